@@ -1,0 +1,114 @@
+// Every setting of dirsync, read from environment variables once at start-up.
+// Defaults run against a local Postgres (127.0.0.1:5432) and Redis (127.0.0.1:6379)
+// with no configuration at all. The variable names are public and stable (DESIGN.md).
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'expected a whole number' })
+    .int({ error: 'expected a whole number' })
+    .min(min, { error: `expected a whole number >= ${min}` })
+    .max(max, { error: `expected a whole number <= ${max}` });
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+const identifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a lower-case SQL identifier' });
+
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()))
+  .pipe(z.array(z.string().min(1, { error: 'empty entry in comma-separated list' })));
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default(
+    'postgres://postgres@127.0.0.1:5432/dirsync',
+  ),
+  DATABASE_SCHEMA: identifier.default('dirsync'),
+  DATABASE_POOL_MAX: int(1, 200).default(10),
+  MIGRATE_ON_START: bool.default(true),
+
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:.-]+$/, { error: 'expected letters, digits, _ : . or -' })
+    .default('dirsync'),
+
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: int(0, 65535).default(8080),
+  WEBHOOK_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
+
+  WORKOS_WEBHOOK_SECRET: optionalString.pipe(csv.optional()),
+  WORKOS_WEBHOOK_TOLERANCE_MS: int(1000).default(180_000),
+  WORKOS_API_KEY: optionalString,
+  WORKOS_API_HOSTNAME: optionalString,
+  WORKOS_API_PORT: int(1, 65535).optional(),
+  WORKOS_API_HTTPS: bool.default(true),
+  WORKOS_POLL_INTERVAL_MS: int(0).default(30_000),
+  WORKOS_POLL_LOOKBACK_DAYS: int(1, 30).default(30),
+  WORKOS_RECONCILE_INTERVAL_MS: int(0).default(0),
+
+  ADMIN_TOKEN: optionalString.pipe(
+    z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+  ),
+  ADMIN_READ_ONLY: bool.default(false),
+
+  DRAIN_CONCURRENCY: int(1, 256).default(8),
+  DRAIN_BATCH_SIZE: int(1, 5000).default(1000),
+  EVENT_MAX_ATTEMPTS: int(1, 100).default(5),
+  SWEEP_INTERVAL_MS: int(1000).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable, one per line. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const value = env[key];
+    // An empty variable means "not set", as in most twelve-factor tools.
+    input[key] = value === '' ? undefined : value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      return `invalid configuration: ${name}: ${issue.message}`;
+    });
+    throw new ConfigError(lines.join('\n'));
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** The same configuration with some settings replaced (tests, CLI). */
+export function withOverrides(config: Config, overrides: Partial<Config>): Config {
+  return Object.freeze({ ...config, ...overrides });
+}

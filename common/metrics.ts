@@ -1,0 +1,60 @@
+// Prometheus metrics of one dirsync process (prom-client). Defined here once so the
+// api and the worker count the same things under the same names. Labels never hold
+// personal data; organization ids are the only per-tenant label.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dirsync_process_' });
+  return {
+    registry,
+    webhooks: new Counter({
+      name: 'dirsync_webhooks_total',
+      help: 'Webhook deliveries by outcome (accepted, duplicate, ignored, rejected status).',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    eventsIngested: new Counter({
+      name: 'dirsync_events_ingested_total',
+      help: 'Events stored in the inbox, by source and whether they were new.',
+      labelNames: ['source', 'result'] as const,
+      registers: [registry],
+    }),
+    eventsApplied: new Counter({
+      name: 'dirsync_events_applied_total',
+      help: 'Events applied by the drain, by event type and outcome (applied, stale, ignored, dead).',
+      labelNames: ['type', 'outcome'] as const,
+      registers: [registry],
+    }),
+    applyLatency: new Histogram({
+      name: 'dirsync_apply_batch_seconds',
+      help: "Time to apply one batch of an organization's events (one transaction).",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    revocationLatency: new Histogram({
+      name: 'dirsync_event_to_revocation_seconds',
+      help: 'From an event being received to the sessions it deprovisions being revoked.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    sessionsRevoked: new Counter({
+      name: 'dirsync_sessions_revoked_total',
+      help: 'Sessions revoked by deprovisioning.',
+      registers: [registry],
+    }),
+    deadEvents: new Counter({
+      name: 'dirsync_dead_events_total',
+      help: 'Events parked as dead after failing past the attempt limit.',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    pollLag: new Gauge({
+      name: 'dirsync_poll_lag_seconds',
+      help: 'Time since the newest event the Events API poller has seen.',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,36 @@
+// Queue names and the one map from job name to payload type, shared by the
+// producers (api, sweeper, poller) and the workers so that the two cannot drift.
+// Jobs carry ids only: never event data or personal data.
+
+export const QUEUES = {
+  /** Per-organization triggers: "drain organization X". */
+  drain: 'drain',
+  /** Scheduled upkeep: the sweeper, the Events API poller, the reconciler. */
+  maintenance: 'maintenance',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export interface JobPayloads {
+  'drain-organization': { organizationId: string };
+  sweep: Record<string, never>;
+  poll: Record<string, never>;
+  reconcile: { organizationId?: string };
+}
+
+export type JobName = keyof JobPayloads;
+
+/** Redis channel on which running app instances learn of revoked sessions. */
+export const SESSIONS_REVOKED_CHANNEL = 'dirsync:sessions:revoked';
+
+export interface SessionsRevokedMessage {
+  userId: string;
+  organizationId: string;
+  sessionIds: string[];
+  reason: string;
+}
+
+/** The deduplication id of an organization's drain trigger. */
+export function drainJobId(organizationId: string): string {
+  return `drain:${organizationId}`;
+}

@@ -1,0 +1,114 @@
+// Starting and stopping a dirsync process: the API, the worker, or both in one
+// process. Migrates at start-up unless MIGRATE_ON_START=false. On SIGTERM/SIGINT it
+// stops taking work, lets in-flight work finish, closes pools, within a bounded time.
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../api/server.ts';
+import { ensureDatabase, migrateToLatest } from '../db/migrate.ts';
+import { startWorker, type WorkerHandle } from '../worker/worker.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { openResources, type Resources } from './resources.ts';
+
+export interface ServiceOptions {
+  api: boolean;
+  worker: boolean;
+}
+
+export interface Service {
+  resources: Resources;
+  server?: FastifyInstance;
+  worker?: WorkerHandle;
+  /** The address the API listens on, when it runs. */
+  address?: string;
+  stop(): Promise<void>;
+}
+
+export async function prepareDatabase(resources: Resources): Promise<void> {
+  const { config, logger, db } = resources;
+  if (!config.MIGRATE_ON_START) return;
+  if (await ensureDatabase(config)) logger.info('created database');
+  const result = await migrateToLatest(db, config.DATABASE_SCHEMA);
+  for (const r of result.results ?? []) logger.info({ migration: r.migrationName }, 'migrated');
+}
+
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions,
+): Promise<Service> {
+  const resources = openResources(config, logger);
+  try {
+    await prepareDatabase(resources);
+    const worker = options.worker ? await startWorker(resources) : undefined;
+    let server: FastifyInstance | undefined;
+    let address: string | undefined;
+    if (options.api) {
+      server = await buildServer(resources);
+      address = await server.listen({ host: config.HOST, port: config.PORT });
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      resources,
+      server,
+      worker,
+      address,
+      stop() {
+        stopping ??= (async () => {
+          await server?.close();
+          await worker?.stop();
+          await resources.close();
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await resources.close();
+    throw err;
+  }
+}
+
+/** The entry points' shared main: config, start, signals, bounded shutdown. */
+export async function runMain(options: ServiceOptions): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const logger = createLogger(config);
+  let service: Service;
+  try {
+    service = await startService(config, logger, options);
+  } catch (err) {
+    logger.fatal({ err }, 'start-up failed');
+    process.exit(1);
+  }
+  logger.info(
+    { address: service.address, api: options.api, worker: options.worker },
+    'dirsync started',
+  );
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out; exiting');
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    service.stop().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

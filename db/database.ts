@@ -1,0 +1,80 @@
+// The Kysely handle for dirsync's tables. Every connection's search_path is the
+// configured schema, so queries (typed or raw SQL) name tables without a schema.
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../common/config.ts';
+import type { Logger } from '../common/logger.ts';
+import type { AuditLogTable } from './tables/audit-log.table.ts';
+import type { DirectoriesTable } from './tables/directories.table.ts';
+import type { GroupMembershipsTable } from './tables/group-memberships.table.ts';
+import type { GroupsTable } from './tables/groups.table.ts';
+import type { InboxTable } from './tables/inbox.table.ts';
+import type { OrganizationsTable } from './tables/organizations.table.ts';
+import type { PollCursorsTable } from './tables/poll-cursors.table.ts';
+import type { SessionsTable } from './tables/sessions.table.ts';
+import type { UsersTable } from './tables/users.table.ts';
+
+export interface DB {
+  organizations: OrganizationsTable;
+  directories: DirectoriesTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_memberships: GroupMembershipsTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
+  inbox: InboxTable;
+  poll_cursors: PollCursorsTable;
+}
+
+export type Database = Kysely<DB>;
+export type Executor = Kysely<DB> | Transaction<DB>;
+export type { Transaction };
+
+// bigint (int8) counts come back as numbers: they never exceed 2^53 here.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
+
+export interface DatabaseOptions {
+  logger?: Logger;
+  poolMax?: number;
+  applicationName?: string;
+}
+
+export function createPool(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX'>,
+  options: DatabaseOptions = {},
+): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: options.poolMax ?? config.DATABASE_POOL_MAX,
+    options: `-c search_path=${config.DATABASE_SCHEMA}`,
+    application_name: options.applicationName ?? 'dirsync',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client losing its connection (Postgres restarting) must not crash the process.
+  pool.on('error', (err) => options.logger?.warn({ err }, 'postgres idle client error'));
+  return pool;
+}
+
+export function createDatabase(
+  config: Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA' | 'DATABASE_POOL_MAX'>,
+  options: DatabaseOptions = {},
+): Database {
+  const pool = createPool(config, options);
+  const logger = options.logger;
+  return new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    log: logger
+      ? (event) => {
+          if (event.level === 'error') {
+            logger.debug(
+              { durationMs: event.queryDurationMillis, err: event.error },
+              'query failed',
+            );
+          } else if (logger.isLevelEnabled('trace')) {
+            logger.trace({ durationMs: event.queryDurationMillis }, 'query');
+          }
+        }
+      : undefined,
+  });
+}

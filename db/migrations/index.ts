@@ -1,0 +1,7 @@
+// Every migration, by name. Names sort by time; Kysely applies them in that order.
+import type { Migration } from 'kysely';
+import * as initial from './2026-11-22T0800-initial.ts';
+
+export const migrations: Record<string, Migration> = {
+  '2026-11-22T0800-initial': initial,
+};

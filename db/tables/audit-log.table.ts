@@ -1,0 +1,31 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable } from 'kysely';
+
+export type AuditAction =
+  | 'directory_activated'
+  | 'directory_updated'
+  | 'directory_deleted'
+  | 'user_provisioned'
+  | 'user_updated'
+  | 'user_deprovisioned'
+  | 'user_reactivated'
+  | 'sessions_revoked'
+  | 'group_created'
+  | 'group_updated'
+  | 'group_deleted'
+  | 'membership_added'
+  | 'membership_removed';
+
+/** One row per applied change: which event, which subject, what changed. Append-only. */
+export interface AuditLogTable {
+  id: Generated<string>;
+  event_id: string;
+  organization_id: string;
+  action: AuditAction;
+  subject_type: 'directory' | 'user' | 'group' | 'membership';
+  subject_id: string;
+  detail: JSONColumnType<Record<string, unknown>>;
+  at: ColumnType<Date, Date | undefined, never>;
+}
+
+export type AuditEntry = Selectable<AuditLogTable>;
+export type NewAuditEntry = Insertable<AuditLogTable>;
