@@ -2,7 +2,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Resources } from '../common/resources.ts';
 import { registerErrorHandling } from './errors.ts';
+import { registerAdmin } from './admin/index.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerMetricsRoute } from './routes/metrics.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
 
 export async function buildServer(resources: Resources): Promise<FastifyInstance> {
   const { config, logger } = resources;
@@ -15,6 +18,9 @@ export async function buildServer(resources: Resources): Promise<FastifyInstance
   });
   registerErrorHandling(app);
   registerHealthRoutes(app, resources);
+  await registerWebhookRoutes(app, resources);
+  await registerMetricsRoute(app, resources);
+  await registerAdmin(app, resources);
   await app.ready();
   return app;
 }

@@ -60,3 +60,61 @@ export async function organizationsWithPendingEvents(db: Executor): Promise<stri
 export async function findEvent(db: Executor, eventId: string): Promise<InboxRow | undefined> {
   return db.selectFrom('inbox').selectAll().where('event_id', '=', eventId).executeTakeFirst();
 }
+
+/**
+ * Puts an event back in the queue of its organization: pending again, attempts
+ * reset. It takes its place in order by its own time; applying an event is
+ * idempotent, so replaying one already applied changes nothing. Returns the row,
+ * or undefined when no such event exists.
+ */
+export async function replayEvent(db: Executor, eventId: string): Promise<InboxRow | undefined> {
+  return db
+    .updateTable('inbox')
+    .set({ status: 'pending', attempts: 0, last_error: null, applied_at: null, source: 'replay' })
+    .where('event_id', '=', eventId)
+    .where('organization_id', 'is not', null)
+    .where('status', '!=', 'ignored')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Replays every dead event of an organization; returns their ids in order. */
+export async function replayDeadEvents(db: Executor, organizationId: string): Promise<string[]> {
+  const rows = await db
+    .updateTable('inbox')
+    .set({ status: 'pending', attempts: 0, last_error: null, applied_at: null, source: 'replay' })
+    .where('organization_id', '=', organizationId)
+    .where('status', '=', 'dead')
+    .returning(['event_id', 'occurred_at'])
+    .execute();
+  return rows
+    .sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || (a.event_id < b.event_id ? -1 : 1))
+    .map((r) => r.event_id);
+}
+
+export interface DeadEvent {
+  event_id: string;
+  organization_id: string | null;
+  event_type: string;
+  occurred_at: Date;
+  attempts: number;
+  last_error: string | null;
+  received_at: Date;
+}
+
+/** Dead events, oldest first, optionally of one organization. Never the payload. */
+export async function listDeadEvents(
+  db: Executor,
+  options: { organizationId?: string; limit?: number } = {},
+): Promise<DeadEvent[]> {
+  let query = db
+    .selectFrom('inbox')
+    .select(['event_id', 'organization_id', 'event_type', 'occurred_at', 'attempts', 'last_error', 'received_at'])
+    .where('status', '=', 'dead');
+  if (options.organizationId) query = query.where('organization_id', '=', options.organizationId);
+  return query
+    .orderBy('occurred_at')
+    .orderBy('event_id')
+    .limit(options.limit ?? 100)
+    .execute();
+}
