@@ -1,8 +1,8 @@
 // The HTTP edge: builds the Fastify app with every route. Listening is the caller's.
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Resources } from '../common/resources.ts';
-import { registerErrorHandling } from './errors.ts';
 import { registerAdmin } from './admin/index.ts';
+import { registerErrorHandling } from './errors.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';

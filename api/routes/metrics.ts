@@ -2,4 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Resources } from '../../common/resources.ts';
 
-export async function registerMetricsRoute(_app: FastifyInstance, _resources: Resources): Promise<void> {}
+export async function registerMetricsRoute(
+  _app: FastifyInstance,
+  _resources: Resources,
+): Promise<void> {}

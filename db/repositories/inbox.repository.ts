@@ -88,7 +88,10 @@ export async function replayDeadEvents(db: Executor, organizationId: string): Pr
     .returning(['event_id', 'occurred_at'])
     .execute();
   return rows
-    .sort((a, b) => a.occurred_at.getTime() - b.occurred_at.getTime() || (a.event_id < b.event_id ? -1 : 1))
+    .sort(
+      (a, b) =>
+        a.occurred_at.getTime() - b.occurred_at.getTime() || (a.event_id < b.event_id ? -1 : 1),
+    )
     .map((r) => r.event_id);
 }
 
@@ -109,7 +112,15 @@ export async function listDeadEvents(
 ): Promise<DeadEvent[]> {
   let query = db
     .selectFrom('inbox')
-    .select(['event_id', 'organization_id', 'event_type', 'occurred_at', 'attempts', 'last_error', 'received_at'])
+    .select([
+      'event_id',
+      'organization_id',
+      'event_type',
+      'occurred_at',
+      'attempts',
+      'last_error',
+      'received_at',
+    ])
     .where('status', '=', 'dead');
   if (options.organizationId) query = query.where('organization_id', '=', options.organizationId);
   return query

@@ -1,5 +1,6 @@
 // Organizations: created when their first event is drained; paused and resumed by
 // operators; their deprovisioning policy is set by the application.
+import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
 import type { DeprovisionPolicy, Organization } from '../tables/organizations.table.ts';
 
@@ -12,7 +13,10 @@ export async function ensureOrganization(db: Executor, id: string): Promise<Orga
   return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-export async function findOrganization(db: Executor, id: string): Promise<Organization | undefined> {
+export async function findOrganization(
+  db: Executor,
+  id: string,
+): Promise<Organization | undefined> {
   return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
@@ -36,7 +40,7 @@ export async function pauseOrganization(db: Executor, id: string): Promise<Organ
   await ensureOrganization(db, id);
   return db
     .updateTable('organizations')
-    .set((eb) => ({ paused_at: eb.fn.coalesce('paused_at', eb.fn('now')) }))
+    .set({ paused_at: sql<Date>`coalesce(paused_at, now())` })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
