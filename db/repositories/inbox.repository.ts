@@ -11,8 +11,12 @@ export interface IncomingEvent {
   source: InboxSource;
   /** The wire JSON text, stored as it is. */
   payload: string;
-  /** `pending` for directory events to apply, `ignored` for the rest. */
-  status: Extract<InboxStatus, 'pending' | 'ignored'>;
+  /**
+   * `pending` for directory events to apply, `ignored` for the rest, `dead` for an
+   * event that arrived invalid (kept with its `lastError` for operators).
+   */
+  status: Extract<InboxStatus, 'pending' | 'ignored' | 'dead'>;
+  lastError?: string;
 }
 
 /**
@@ -35,6 +39,7 @@ export async function insertEvents(
         source: e.source,
         payload: e.payload,
         status: e.status,
+        last_error: e.lastError ?? null,
         applied_at: e.status === 'ignored' ? new Date() : null,
       })),
     )
