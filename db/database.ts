@@ -1,6 +1,6 @@
 // The Kysely handle for dirsync's tables. Every connection's search_path is the
 // configured schema, so queries (typed or raw SQL) name tables without a schema.
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, type Transaction as KyselyTransaction, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
@@ -27,8 +27,9 @@ export interface DB {
 }
 
 export type Database = Kysely<DB>;
-export type Executor = Kysely<DB> | Transaction<DB>;
-export type { Transaction };
+/** A transaction: functions that lock rows or must run atomically ask for one. */
+export type Transaction = KyselyTransaction<DB>;
+export type Executor = Kysely<DB> | Transaction;
 
 // bigint (int8) counts come back as numbers: they never exceed 2^53 here.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));

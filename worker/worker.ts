@@ -1,6 +1,6 @@
 // The worker: BullMQ workers for drain triggers (per-organization, in parallel
 // across organizations) and for scheduled upkeep (sweeper, poller, reconciler).
-import { type Job, Queue, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { type JobPayloads, QUEUES } from '../common/queues.ts';
 import { createRedis, waitForRedis } from '../common/redis.ts';
 import type { Resources } from '../common/resources.ts';
@@ -29,11 +29,12 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   const drainWorker = new Worker<JobPayloads['drain-organization']>(
     QUEUES.drain,
     async (job) => {
-      const log = logger.child({ jobId: job.id, orgId: job.data.organizationId });
-      return drainOrganization(resources, job.data.organizationId, {
-        log,
-        attemptsMade: job.attemptsMade,
-      });
+      const organizationId = job.data?.organizationId;
+      if (typeof organizationId !== 'string' || organizationId === '') {
+        throw new UnrecoverableError('drain job without an organizationId');
+      }
+      const log = logger.child({ jobId: job.id, orgId: organizationId });
+      return drainOrganization(resources, organizationId, { log });
     },
     {
       connection,

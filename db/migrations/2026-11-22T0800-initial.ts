@@ -60,6 +60,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       idp_id text,
       name text,
       grants_role text,
+      memberships_ended_at timestamptz,
+      memberships_ended_by text,
       source_updated_at timestamptz not null,
       source_event_at timestamptz not null,
       source_event_id text not null,

@@ -9,6 +9,9 @@ export interface GroupsTable {
   idp_id: string | null;
   name: string | null;
   grants_role: string | null;
+  /** The latest group deletion: memberships whose last event is older are removed. */
+  memberships_ended_at: Date | null;
+  memberships_ended_by: string | null;
   source_updated_at: Date;
   source_event_at: Date;
   source_event_id: string;

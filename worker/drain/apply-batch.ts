@@ -1,0 +1,159 @@
+// One transaction of a drain: under the organization's advisory lock, read the next
+// pending events in order, apply them to a snapshot, write rows, revoke sessions,
+// audit, and mark each event applied, ignored or dead. All or nothing.
+import { sql } from 'kysely';
+import { type DirectoryEvent, InvalidEventError, parseEvent } from '../../common/events.ts';
+import type { Transaction } from '../../db/database.ts';
+import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
+import { applyEvent } from '../apply/apply-event.ts';
+import { Effects } from '../apply/effects.ts';
+import { OrganizationBusyError } from './errors.ts';
+import { loadSnapshot } from './load-snapshot.ts';
+import { type RevokedSessions, revokeSessions } from './revoke-sessions.ts';
+import { chunks, saveSnapshot } from './save-snapshot.ts';
+
+export interface PendingEvent {
+  event_id: string;
+  event_type: string;
+  occurred_at: Date;
+  received_at: Date;
+  payload: unknown;
+}
+
+export type BatchResult =
+  | { kind: 'paused' }
+  | { kind: 'empty' }
+  | {
+      kind: 'done';
+      /** Events looked at, in order. */
+      events: PendingEvent[];
+      outcomes: Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>;
+      revoked: RevokedSessions[];
+      /** Received time of the events that revoked sessions, by event id. */
+      receivedAt: Map<string, Date>;
+    };
+
+/** Takes the org's transaction-scoped advisory lock, or throws OrganizationBusyError. */
+async function lockOrganization(trx: Transaction, organizationId: string): Promise<void> {
+  const { rows } = await sql<{ locked: boolean }>`
+    select pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext(${organizationId})) as locked
+  `.execute(trx);
+  if (!rows[0]?.locked) throw new OrganizationBusyError(organizationId);
+}
+
+/**
+ * A directory deletion is applied in a batch of its own: its snapshot holds every
+ * user and group of the directory, which must not be multiplied by other events.
+ */
+function cutAtDirectoryDeletion(parsed: Array<{ row: PendingEvent; event?: DirectoryEvent }>) {
+  const first = parsed.findIndex((p) => p.event?.event === 'dsync.deleted');
+  if (first === -1) return parsed;
+  if (first === 0) {
+    const next = parsed.findIndex((p, i) => i > 0 && p.event !== undefined);
+    return next === -1 ? parsed : parsed.slice(0, next);
+  }
+  return parsed.slice(0, first);
+}
+
+export async function applyBatch(
+  trx: Transaction,
+  organizationId: string,
+  limit: number,
+): Promise<BatchResult> {
+  await lockOrganization(trx, organizationId);
+  const organization = await ensureOrganization(trx, organizationId);
+  if (organization.paused_at) return { kind: 'paused' };
+
+  const rows = await trx
+    .selectFrom('inbox')
+    .select(['event_id', 'event_type', 'occurred_at', 'received_at', 'payload'])
+    .where('organization_id', '=', organizationId)
+    .where('status', '=', 'pending')
+    .orderBy('occurred_at')
+    .orderBy('event_id')
+    .limit(limit)
+    .execute();
+  if (rows.length === 0) return { kind: 'empty' };
+
+  const outcomes = new Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>();
+  const errors = new Map<string, string>();
+  const parsed = cutAtDirectoryDeletion(
+    rows.map((row) => {
+      try {
+        const result = parseEvent(row.payload);
+        if (result.kind === 'directory') return { row, event: result.event };
+        outcomes.set(row.event_id, 'ignored');
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        // Input that can never succeed: dead at once, the organization moves on.
+        outcomes.set(row.event_id, 'dead');
+        errors.set(row.event_id, err.message);
+      }
+      return { row };
+    }),
+  );
+
+  const events = parsed.flatMap((p) => (p.event ? [p.event] : []));
+  const snapshot = await loadSnapshot(trx, organizationId, organization.deprovision_policy, events);
+  const effects = new Effects();
+  for (const event of events) outcomes.set(event.id, applyEvent(snapshot, event, effects));
+  await saveSnapshot(trx, snapshot);
+
+  const revoked = await revokeSessions(trx, [...effects.revocations.values()]);
+  const audit = effects.audit.map((a) => ({
+    ...a,
+    organization_id: organizationId,
+    detail: JSON.stringify(a.detail),
+  }));
+  for (const r of revoked) {
+    audit.push({
+      event_id: r.eventId,
+      organization_id: organizationId,
+      action: 'sessions_revoked',
+      subject_type: 'user',
+      subject_id: r.userId,
+      detail: JSON.stringify({
+        count: r.sessionIds.length,
+        session_ids: r.sessionIds,
+        reason: r.reason,
+      }),
+    });
+  }
+  for (const chunk of chunks(audit)) {
+    await trx
+      .insertInto('audit_log')
+      .values(chunk)
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+  }
+
+  const looked = parsed.map((p) => p.row);
+  const ignored = looked
+    .filter((r) => outcomes.get(r.event_id) === 'ignored')
+    .map((r) => r.event_id);
+  const done = looked.filter((r) => outcomes.get(r.event_id) !== 'dead').map((r) => r.event_id);
+  if (done.length > 0) {
+    await sql`
+      update inbox
+      set status = case when event_id = any(${ignored}::text[]) then 'ignored' else 'applied' end,
+          applied_at = now(), attempts = attempts + 1, last_error = null
+      where event_id = any(${done}::text[])
+    `.execute(trx);
+  }
+  for (const [eventId, message] of errors) {
+    await trx
+      .updateTable('inbox')
+      .set((eb) => ({ status: 'dead', attempts: eb('attempts', '+', 1), last_error: message }))
+      .where('event_id', '=', eventId)
+      .execute();
+  }
+  const last = looked[looked.length - 1]!;
+  await trx
+    .updateTable('organizations')
+    .set({ last_applied_event_id: last.event_id, last_applied_at: new Date() })
+    .where('id', '=', organizationId)
+    .execute();
+
+  const receivedAt = new Map(looked.map((r) => [r.event_id, r.received_at]));
+  return { kind: 'done', events: looked, outcomes, revoked, receivedAt };
+}
