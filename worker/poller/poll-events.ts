@@ -1,7 +1,212 @@
-// Placeholder until the Events API poller lands (issue: Events API polling).
+// The Events API poller: reads WorkOS's event stream page after page until caught
+// up, stores each page in the inbox and moves the saved cursor past it in the same
+// transaction (a crash re-reads at most the page in flight, and the inbox drops the
+// duplicates by event id, so nothing is skipped and nothing is applied twice), then
+// triggers the drains of the organizations that got new events.
+//
+// At most one poll runs at a time across every worker process: BullMQ's scheduler
+// starts a new job each interval even while a long catch-up is still running, so
+// the poll holds a Postgres advisory lock and a poll that finds it taken returns at
+// once. The cursor update is also a compare-and-set, so even a lost lock cannot make
+// two pollers interleave their pages.
+import { DIRECTORY_EVENT_TYPES } from '../../common/events.ts';
 import type { Resources } from '../../common/resources.ts';
+import { triggerDrains } from '../../common/triggers.ts';
+import { createWorkOSClient, getListPage, type WorkOSClient } from '../../common/workos-client.ts';
+import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
+import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
+import {
+  advancePollCursor,
+  findPollCursor,
+  touchPollCursor,
+} from '../../db/repositories/poll-cursors.repository.ts';
+import { withAdvisoryLock } from '../advisory-lock.ts';
+import { toInboxEvent } from './inbox-event.ts';
 
-export async function pollEvents(resources: Resources): Promise<{ pages: number }> {
-  resources.logger.debug('events api poller not built yet');
-  return { pages: 0 };
+/** The cursor row of the WorkOS Events API stream. */
+export const EVENTS_CURSOR = 'workos_events';
+/** The largest page the Events API serves. */
+export const EVENTS_PAGE_SIZE = 100;
+const EVENT_TYPES = DIRECTORY_EVENT_TYPES.join(',');
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface PollOptions {
+  /** The client to use (tests); else one from the configuration. */
+  workos?: WorkOSClient;
+  retry?: RetryPolicy;
+  pageSize?: number;
+  /** Stop after this many pages (the next run continues from the cursor). */
+  maxPages?: number;
+  signal?: AbortSignal;
+  onPage?: (progress: PollProgress) => void;
+}
+
+export interface PollProgress {
+  pages: number;
+  events: number;
+  inserted: number;
+}
+
+export interface PollResult extends PollProgress {
+  status: 'disabled' | 'busy' | 'done';
+  duplicates: number;
+  /** Events stored as dead because they failed validation. */
+  invalid: number;
+  /** Events that could not be stored at all (no id); logged. */
+  dropped: number;
+  cursor: string | null;
+  newestEventAt: Date | null;
+}
+
+export class CursorMovedError extends Error {
+  override name = 'CursorMovedError';
+}
+
+function lastEventId(data: readonly unknown[]): string | null {
+  const last = data.at(-1) as { id?: unknown } | undefined;
+  return typeof last?.id === 'string' && last.id !== '' ? last.id : null;
+}
+
+export async function pollEvents(
+  resources: Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger' | 'metrics'>,
+  options: PollOptions = {},
+): Promise<PollResult> {
+  const { config, db, logger, metrics } = resources;
+  const log = logger.child({ component: 'poller' });
+  const result: PollResult = {
+    status: 'disabled',
+    pages: 0,
+    events: 0,
+    inserted: 0,
+    duplicates: 0,
+    invalid: 0,
+    dropped: 0,
+    cursor: null,
+    newestEventAt: null,
+  };
+  if (!options.workos && !config.WORKOS_API_KEY) return result;
+  const workos = options.workos ?? createWorkOSClient(config);
+  const pageSize = options.pageSize ?? EVENTS_PAGE_SIZE;
+
+  const locked = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async () => {
+    const saved = await findPollCursor(db, EVENTS_CURSOR);
+    let after = saved?.cursor ?? null;
+    let newest = saved?.newest_event_at ?? null;
+    let caughtUp = false;
+    while (!caughtUp && !options.signal?.aborted && result.pages < (options.maxPages ?? Infinity)) {
+      // Without a cursor, start at the oldest event the API still keeps.
+      const rangeStart = after
+        ? undefined
+        : new Date(Date.now() - config.WORKOS_POLL_LOOKBACK_DAYS * DAY_MS).toISOString();
+      const query = {
+        events: EVENT_TYPES,
+        limit: pageSize,
+        after: after ?? undefined,
+        range_start: rangeStart,
+      };
+      const page = await withWorkOSRetry(
+        'GET /events',
+        () => getListPage(workos, '/events', query),
+        {
+          log,
+          policy: options.retry,
+          signal: options.signal,
+        },
+      );
+      result.pages += 1;
+      if (page.data.length === 0) break;
+      caughtUp = page.data.length < pageSize;
+
+      const rows: IncomingEvent[] = [];
+      for (const [index, raw] of page.data.entries()) {
+        const converted = toInboxEvent(raw, 'events_api');
+        if (converted.ok) rows.push(converted.row);
+        else {
+          result.dropped += 1;
+          log.error(
+            { after, index, error: converted.error },
+            'events api returned an event without an id; skipped',
+          );
+        }
+      }
+      const next = page.after ?? lastEventId(page.data);
+      if (!next) throw new Error('events api page has no cursor to continue from');
+      const pageNewest = rows.reduce<Date | null>(
+        (max, r) => (max === null || r.occurredAt > max ? r.occurredAt : max),
+        null,
+      );
+
+      const inserted = await db.transaction().execute(async (trx) => {
+        const ids = await insertEvents(trx, rows);
+        const moved = await advancePollCursor(trx, EVENTS_CURSOR, after, {
+          cursor: next,
+          newestEventAt: pageNewest,
+        });
+        if (!moved) throw new CursorMovedError('the events cursor was moved by another poller');
+        return ids;
+      });
+
+      after = next;
+      if (pageNewest && (!newest || pageNewest > newest)) newest = pageNewest;
+      const fresh = rows.filter((r) => inserted.has(r.eventId));
+      result.events += page.data.length;
+      result.inserted += fresh.length;
+      result.duplicates += rows.length - fresh.length;
+      result.invalid += fresh.filter((r) => r.status === 'dead').length;
+      metrics.eventsIngested.inc({ source: 'events_api', result: 'new' }, fresh.length);
+      if (rows.length > fresh.length) {
+        metrics.eventsIngested.inc(
+          { source: 'events_api', result: 'duplicate' },
+          rows.length - fresh.length,
+        );
+      }
+      for (const r of fresh) {
+        if (r.status === 'dead')
+          log.error({ eventId: r.eventId, error: r.lastError }, 'invalid event stored as dead');
+      }
+      await triggerNewEvents(resources, fresh, log);
+      options.onPage?.({ pages: result.pages, events: result.events, inserted: result.inserted });
+    }
+    if (result.events === 0) await touchPollCursor(db, EVENTS_CURSOR);
+    result.cursor = after;
+    result.newestEventAt = newest;
+  });
+
+  if (!locked) {
+    log.debug('another poll is running; this one returns');
+    result.status = 'busy';
+    return result;
+  }
+  result.status = 'done';
+  if (result.newestEventAt) {
+    metrics.pollLag.set(Math.max(0, (Date.now() - result.newestEventAt.getTime()) / 1000));
+  }
+  if (result.pages > 1 || result.inserted > 0) {
+    log.info(
+      {
+        pages: result.pages,
+        events: result.events,
+        inserted: result.inserted,
+        invalid: result.invalid,
+      },
+      'polled the events api',
+    );
+  }
+  return result;
+}
+
+/** Triggers after commit; a lost trigger is recovered by the sweeper, so it only warns. */
+async function triggerNewEvents(
+  resources: Pick<Resources, 'drainQueue'>,
+  fresh: readonly IncomingEvent[],
+  log: Resources['logger'],
+): Promise<void> {
+  const organizations = fresh
+    .filter((r) => r.status === 'pending' && r.organizationId !== null)
+    .map((r) => r.organizationId as string);
+  try {
+    await triggerDrains(resources.drainQueue, organizations);
+  } catch (err) {
+    log.warn({ err }, 'could not trigger drains; the sweeper will');
+  }
 }

@@ -1,0 +1,134 @@
+// Retrying WorkOS API calls: 429 waits for `Retry-After`; 5xx, timeouts and network
+// errors back off exponentially (p-retry); anything else (401, 404, 422, a bug)
+// fails at once, because repeating it cannot help.
+import { RateLimitExceededException } from '@workos-inc/node';
+import pRetry, { AbortError } from 'p-retry';
+import { toError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface RetryPolicy {
+  /** Retries of 5xx, timeouts and network errors. */
+  retries: number;
+  /** First backoff; doubles each time, with jitter. */
+  minTimeoutMs: number;
+  maxTimeoutMs: number;
+  /** A 429 without `Retry-After` waits this long. */
+  rateLimitFallbackMs: number;
+  /** The longest `Retry-After` honoured; a longer one fails the call (the next run retries). */
+  maxRetryAfterMs: number;
+  /** Consecutive 429s tolerated before giving up. */
+  maxRateLimited: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  retries: 6,
+  minTimeoutMs: 500,
+  maxTimeoutMs: 30_000,
+  rateLimitFallbackMs: 1_000,
+  maxRetryAfterMs: 60_000,
+  maxRateLimited: 20,
+});
+
+export type Failure =
+  | { kind: 'rate_limited'; waitMs: number }
+  | { kind: 'transient'; status?: number }
+  | { kind: 'permanent' };
+
+/** What a failed WorkOS call was, from the SDK's error classes. */
+export function classifyFailure(error: unknown, policy: RetryPolicy): Failure {
+  if (error instanceof RateLimitExceededException) {
+    const seconds = error.retryAfter;
+    const waitMs =
+      seconds !== null && Number.isFinite(seconds) && seconds >= 0
+        ? seconds * 1000
+        : policy.rateLimitFallbackMs;
+    return { kind: 'rate_limited', waitMs };
+  }
+  // Every SDK exception of an HTTP answer carries its status. 408 is also the SDK's
+  // own request timeout.
+  const status = error instanceof Error ? (error as { status?: unknown }).status : undefined;
+  if (typeof status === 'number') {
+    return status >= 500 || status === 408 ? { kind: 'transient', status } : { kind: 'permanent' };
+  }
+  // The SDK wraps transport failures (refused, reset, DNS, an unparsable error body)
+  // as a plain Error "Unexpected error: …" with the original as `cause`.
+  if (error instanceof Error && error.message.startsWith('Unexpected error')) {
+    return { kind: 'transient' };
+  }
+  return { kind: 'permanent' };
+}
+
+export class WorkOSRequestError extends Error {
+  override name = 'WorkOSRequestError';
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    }
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+
+/** Runs one WorkOS request, retrying as described above. `what` names it in logs. */
+export async function withWorkOSRetry<T>(
+  what: string,
+  run: () => Promise<T>,
+  options: { log: Logger; policy?: RetryPolicy; signal?: AbortSignal },
+): Promise<T> {
+  const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  let rateLimited = 0;
+  return pRetry(
+    async () => {
+      try {
+        const result = await run();
+        rateLimited = 0;
+        return result;
+      } catch (err) {
+        const failure = classifyFailure(err, policy);
+        if (failure.kind === 'permanent') {
+          throw new AbortError(
+            new WorkOSRequestError(`${what}: ${toError(err).message}`, { cause: err }),
+          );
+        }
+        if (failure.kind === 'rate_limited') {
+          rateLimited += 1;
+          if (failure.waitMs > policy.maxRetryAfterMs || rateLimited > policy.maxRateLimited) {
+            throw new AbortError(
+              new WorkOSRequestError(
+                `${what}: rate limited (Retry-After ${failure.waitMs} ms, ${rateLimited} in a row)`,
+                { cause: err },
+              ),
+            );
+          }
+        }
+        throw err;
+      }
+    },
+    {
+      retries: policy.retries,
+      minTimeout: policy.minTimeoutMs,
+      maxTimeout: policy.maxTimeoutMs,
+      factor: 2,
+      randomize: true,
+      signal: options.signal,
+      // A 429 waits exactly what the server asked and does not use up a retry: the
+      // server said when, backing off further would only slow the catch-up.
+      shouldConsumeRetry: ({ error }) => classifyFailure(error, policy).kind !== 'rate_limited',
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+        const failure = classifyFailure(error, policy);
+        options.log.warn(
+          { err: error, what, attempt: attemptNumber, retriesLeft, failure: failure.kind },
+          'workos request failed',
+        );
+        if (failure.kind === 'rate_limited') await sleep(failure.waitMs, options.signal);
+      },
+    },
+  );
+}

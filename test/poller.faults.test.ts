@@ -1,0 +1,154 @@
+// The poller against a misbehaving WorkOS: it waits out 429s for Retry-After, backs
+// off through 5xx, dropped connections and slow answers, gives up at once on an
+// error that repeating cannot fix, and stores an invalid event as dead without
+// stopping.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createWorkOSClient } from '../common/workos-client.ts';
+import { WorkOSRequestError } from '../common/workos-retry.ts';
+import { findPollCursor } from '../db/repositories/poll-cursors.repository.ts';
+import { EVENTS_CURSOR, pollEvents } from '../worker/poller/poll-events.ts';
+import { seedWorld } from './fake-workos/seed.ts';
+import { type FakeWorkOS, startFakeWorkOS } from './fake-workos/server.ts';
+import { useTestContext } from './support/context.ts';
+import { FAST_RETRY } from './support/workos.ts';
+
+const ctx = useTestContext('poller.faults');
+let fake: FakeWorkOS;
+
+beforeEach(async () => {
+  await ctx.db.deleteFrom('inbox').execute();
+  await ctx.db.deleteFrom('poll_cursors').execute();
+  fake = await startFakeWorkOS();
+  seedWorld(fake.store, 'org_faults', { users: 60, groups: 2 }); // 123 events: two pages
+});
+afterEach(async () => {
+  await fake.close();
+});
+
+async function inboxCount(): Promise<number> {
+  const row = await ctx.db
+    .selectFrom('inbox')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+describe('pollEvents under faults', () => {
+  it('waits for Retry-After on a 429, then carries on', async () => {
+    fake.inject({ path: '/events', status: 429, retryAfter: 1 });
+    const resources = ctx.openResources(fake.env);
+    try {
+      const result = await pollEvents(resources, { retry: FAST_RETRY });
+      expect(result).toMatchObject({ status: 'done', inserted: fake.store.events.length });
+    } finally {
+      await resources.close();
+    }
+    const [limited, retried] = fake.requests;
+    expect(limited?.status).toBe(429);
+    expect(retried?.status).toBe(200);
+    // Retry-After is a lower bound, never an upper one.
+    expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(900);
+    expect(await inboxCount()).toBe(fake.store.events.length);
+  });
+
+  it('backs off through 500s, a dropped connection and a slow answer', async () => {
+    fake.inject({ path: '/events', status: 500, times: 2 });
+    fake.inject({ path: '/events', drop: true });
+    fake.inject({ path: '/events', delayMs: 1_000 });
+    const resources = ctx.openResources(fake.env);
+    try {
+      const workos = createWorkOSClient(resources.config, { timeoutMs: 250 });
+      const result = await pollEvents(resources, { workos, retry: FAST_RETRY });
+      expect(result).toMatchObject({ status: 'done', inserted: fake.store.events.length });
+    } finally {
+      await resources.close();
+    }
+    // 500, 500, dropped, too slow (the client gave up on it), then both pages.
+    const statuses = fake.requests.map((r) => r.status);
+    expect(statuses.slice(0, 3)).toEqual([500, 500, -1]);
+    expect(statuses.slice(4)).toEqual([200, 200]);
+    expect(await inboxCount()).toBe(fake.store.events.length);
+  });
+
+  it('recovers from a 503 in the middle of the stream without a gap', async () => {
+    const resources = ctx.openResources(fake.env);
+    try {
+      await pollEvents(resources, { retry: FAST_RETRY, maxPages: 1 });
+      fake.inject({ path: '/events', status: 503, times: 3 });
+      const result = await pollEvents(resources, { retry: FAST_RETRY });
+      expect(result.inserted).toBe(fake.store.events.length - 100);
+    } finally {
+      await resources.close();
+    }
+    expect(await inboxCount()).toBe(fake.store.events.length);
+  });
+
+  it('fails when the retries run out, keeping its cursor for the next run', async () => {
+    fake.inject({ path: '/events', status: 500, times: 50 });
+    const resources = ctx.openResources(fake.env);
+    try {
+      await expect(
+        pollEvents(resources, { retry: { ...FAST_RETRY, retries: 2 } }),
+      ).rejects.toThrow();
+      expect(fake.requests).toHaveLength(3);
+      expect(await findPollCursor(ctx.db, EVENTS_CURSOR)).toBeUndefined();
+    } finally {
+      await resources.close();
+    }
+  });
+
+  it('gives up at once on a rejected API key', async () => {
+    const resources = ctx.openResources({ ...fake.env, WORKOS_API_KEY: 'sk_test_wrong' });
+    try {
+      await expect(pollEvents(resources, { retry: FAST_RETRY })).rejects.toBeInstanceOf(
+        WorkOSRequestError,
+      );
+      expect(fake.requests).toHaveLength(1);
+    } finally {
+      await resources.close();
+    }
+  });
+
+  it('gives up when Retry-After asks for longer than it will wait', async () => {
+    fake.inject({ path: '/events', status: 429, retryAfter: 3600 });
+    const resources = ctx.openResources(fake.env);
+    try {
+      await expect(pollEvents(resources, { retry: FAST_RETRY })).rejects.toThrow(/rate limited/);
+    } finally {
+      await resources.close();
+    }
+  });
+
+  it('stores an invalid event as dead with its error and polls on past it', async () => {
+    const good = fake.store.events.length;
+    fake.store.appendEvent({
+      object: 'event',
+      id: 'event_01ZZINVALID0000000000000000',
+      event: 'dsync.user.created',
+      data: { id: 'directory_user_broken', organization_id: 'org_faults' },
+      created_at: new Date().toISOString(),
+      context: {},
+    });
+    seedWorld(fake.store, 'org_after', { users: 1, groups: 1 });
+    const resources = ctx.openResources(fake.env);
+    try {
+      const result = await pollEvents(resources, { retry: FAST_RETRY });
+      expect(result).toMatchObject({ invalid: 1, inserted: fake.store.events.length });
+    } finally {
+      await resources.close();
+    }
+    const dead = await ctx.db
+      .selectFrom('inbox')
+      .selectAll()
+      .where('status', '=', 'dead')
+      .execute();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]).toMatchObject({
+      event_id: 'event_01ZZINVALID0000000000000000',
+      organization_id: 'org_faults',
+      event_type: 'dsync.user.created',
+    });
+    expect(dead[0]?.last_error).toMatch(/invalid dsync.user.created data/);
+    expect(await inboxCount()).toBe(good + 1 + 4);
+  });
+});

@@ -1,0 +1,32 @@
+// A session-level Postgres advisory lock held on one dedicated connection while a
+// long task runs (a poll, a reconciliation): whoever finds it taken skips the task.
+// If the process dies, the connection closes and Postgres releases the lock.
+// Keys are (schema, name), the same key space the drain's per-organization locks
+// use with (schema, organization id); names here carry a prefix ("poll:",
+// "reconcile:") so they cannot meet an organization id.
+import { sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+
+/** Runs `task` under the lock and returns true, or returns false at once if it is taken. */
+export async function withAdvisoryLock(
+  db: Database,
+  name: string,
+  task: () => Promise<void>,
+): Promise<boolean> {
+  return db.connection().execute(async (conn) => {
+    const { rows } = await sql<{ locked: boolean }>`
+      select pg_try_advisory_lock(hashtext(current_schema()), hashtext(${name})) as locked
+    `.execute(conn);
+    if (!rows[0]?.locked) return false;
+    try {
+      await task();
+      return true;
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(current_schema()), hashtext(${name}))`
+        .execute(conn)
+        .catch(() => {
+          // The connection is gone, and the lock with it.
+        });
+    }
+  });
+}
