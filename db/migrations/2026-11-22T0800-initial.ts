@@ -42,6 +42,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       role text,
       roles text[] not null default '{}',
       custom_attributes jsonb not null default '{}',
+      memberships_ended_at timestamptz,
+      memberships_ended_by text,
       source_updated_at timestamptz not null,
       source_event_at timestamptz not null,
       source_event_id text not null,

@@ -17,6 +17,9 @@ export interface UsersTable {
   role: string | null;
   roles: ColumnType<string[], string[] | undefined, string[]>;
   custom_attributes: JSONColumnType<Record<string, unknown>>;
+  /** The latest deletion of the user: memberships whose last event is older are removed. */
+  memberships_ended_at: Date | null;
+  memberships_ended_by: string | null;
   source_updated_at: Date;
   source_event_at: Date;
   source_event_id: string;

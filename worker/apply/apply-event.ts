@@ -15,6 +15,10 @@ function sourceVersion(updatedAt: string, event: DirectoryEvent): Version {
   return { at: Date.parse(updatedAt), eventAt: Date.parse(event.created_at), eventId: event.id };
 }
 
+function embedded(updatedAt: string): Version {
+  return { at: Date.parse(updatedAt), eventAt: 0, eventId: '' };
+}
+
 export function applyEvent(
   snapshot: Snapshot,
   event: DirectoryEvent,
@@ -71,17 +75,24 @@ export function applyEvent(
           eventId,
         },
         effects,
-        (group) =>
-          writeGroup(
-            snapshot,
-            {
-              data: group,
-              version: { at: Date.parse(group.updated_at), eventAt: 0, eventId: '' },
-              deleted: false,
-              eventId,
-            },
-            effects,
-          ),
+        (data) => {
+          // Embedded snapshots lose ties to direct user and group events (event time
+          // 0), so a membership event never outranks a deletion of the same moment.
+          const user = {
+            data: data.user,
+            version: embedded(data.user.updated_at),
+            deleted: false,
+            eventId,
+          };
+          writeUser(snapshot, user, effects);
+          const group = {
+            data: data.group,
+            version: embedded(data.group.updated_at),
+            deleted: false,
+            eventId,
+          };
+          writeGroup(snapshot, group, effects);
+        },
       );
   }
 }

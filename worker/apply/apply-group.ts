@@ -3,7 +3,7 @@
 // older ends, whether it is already known or arrives later.
 import { randomUUID } from 'node:crypto';
 import type { DirectoryGroupData } from '../../common/events.ts';
-import { endMembership } from './apply-membership.ts';
+import { raiseMembershipHorizon } from './apply-membership.ts';
 import type { Effects } from './effects.ts';
 import {
   compareVersions,
@@ -20,13 +20,6 @@ export interface GroupWrite {
   version: Version;
   deleted: boolean;
   eventId: string;
-}
-
-/** The version memberships are compared with: the group's latest deletion. */
-export function membershipHorizon(group: GroupRecord | undefined): Version | undefined {
-  return group?.memberships_ended_at && group.memberships_ended_by
-    ? eventVersion(group.memberships_ended_at.getTime(), group.memberships_ended_by)
-    : undefined;
 }
 
 function recordGroupChange(
@@ -49,42 +42,6 @@ function recordGroupChange(
       detail: { ...detail, changed: ['name'] },
     });
   }
-}
-
-/** Ends every loaded, still active membership of `group` older than `horizon`. */
-function endMembershipsBefore(
-  snapshot: Snapshot,
-  group: GroupRecord,
-  horizon: Version,
-  eventId: string,
-  effects: Effects,
-) {
-  for (const membership of snapshot.memberships.values()) {
-    if (membership.group_id !== group.id) continue;
-    endMembership(snapshot, group, membership, horizon, eventId, effects);
-  }
-}
-
-export function raiseMembershipHorizon(
-  snapshot: Snapshot,
-  group: GroupRecord,
-  horizon: Version,
-  eventId: string,
-  effects: Effects,
-): GroupRecord {
-  const current = membershipHorizon(group);
-  let next = group;
-  if (!current || compareVersions(horizon, current) > 0) {
-    next = {
-      ...group,
-      memberships_ended_at: new Date(horizon.eventAt),
-      memberships_ended_by: horizon.eventId,
-    };
-    snapshot.groups.set(group.directory_group_id, next);
-    snapshot.dirty.groups.add(group.directory_group_id);
-  }
-  endMembershipsBefore(snapshot, next, horizon, eventId, effects);
-  return next;
 }
 
 export function writeGroup(
@@ -123,14 +80,15 @@ export function writeGroup(
   }
   if (write.deleted && group) {
     // Even a deletion older than the group's current record ends older memberships.
-    raiseMembershipHorizon(
+    const changed = raiseMembershipHorizon(
       snapshot,
       group,
+      'group',
       eventVersion(version.eventAt, eventId),
       eventId,
       effects,
     );
-    outcome = 'applied';
+    if (changed) outcome = 'applied';
   }
   return outcome;
 }

@@ -2,7 +2,6 @@
 // event id), overlaid by the group's latest deletion and the directory's deletion,
 // whichever is newer. The user and group are created from the payload if missing.
 import type { MembershipData } from '../../common/events.ts';
-import { writeUser } from './apply-user.ts';
 import type { Effects } from './effects.ts';
 import {
   compareVersions,
@@ -12,18 +11,35 @@ import {
   type MembershipRecord,
   membershipKey,
   type Snapshot,
+  type UserRecord,
   type Version,
 } from './snapshot.ts';
 
-function latestOverlay(snapshot: Snapshot, group: GroupRecord): Version | undefined {
-  const horizon =
-    group.memberships_ended_at && group.memberships_ended_by
-      ? eventVersion(group.memberships_ended_at.getTime(), group.memberships_ended_by)
-      : undefined;
-  const tombstone = directoryMembershipTombstone(snapshot.directories.get(group.directory_id));
-  if (!horizon) return tombstone;
-  if (!tombstone) return horizon;
-  return compareVersions(horizon, tombstone) >= 0 ? horizon : tombstone;
+type WithHorizon = Pick<GroupRecord | UserRecord, 'memberships_ended_at' | 'memberships_ended_by'>;
+
+/** The version memberships are compared with: the user's or group's latest deletion. */
+export function membershipHorizon(record: WithHorizon | undefined): Version | undefined {
+  return record?.memberships_ended_at && record.memberships_ended_by
+    ? eventVersion(record.memberships_ended_at.getTime(), record.memberships_ended_by)
+    : undefined;
+}
+
+function latest(...versions: Array<Version | undefined>): Version | undefined {
+  let best: Version | undefined;
+  for (const v of versions) if (v && (!best || compareVersions(v, best) > 0)) best = v;
+  return best;
+}
+
+function latestOverlay(
+  snapshot: Snapshot,
+  group: GroupRecord,
+  user: UserRecord,
+): Version | undefined {
+  return latest(
+    membershipHorizon(group),
+    membershipHorizon(user),
+    directoryMembershipTombstone(snapshot.directories.get(group.directory_id)),
+  );
 }
 
 function membershipVersion(m: MembershipRecord): Version {
@@ -31,7 +47,7 @@ function membershipVersion(m: MembershipRecord): Version {
 }
 
 function recordTransition(
-  group: GroupRecord,
+  group: GroupRecord | undefined,
   before: MembershipRecord | undefined,
   after: MembershipRecord,
   eventId: string,
@@ -48,10 +64,10 @@ function recordTransition(
     detail: {
       group_id: after.group_id,
       user_id: after.user_id,
-      directory_group_id: group.directory_group_id,
+      directory_group_id: group?.directory_group_id,
     },
   });
-  if (!isActive && group.grants_role) {
+  if (!isActive && group?.grants_role) {
     effects.revoke({ userId: after.user_id, eventId, reason: 'group_removed' });
   }
 }
@@ -59,42 +75,31 @@ function recordTransition(
 /** Ends an active membership whose last event is older than `overlay`. */
 export function endMembership(
   snapshot: Snapshot,
-  group: GroupRecord,
+  group: GroupRecord | undefined,
   membership: MembershipRecord,
   overlay: Version,
   eventId: string,
   effects: Effects,
-): void {
-  if (membership.removed_at !== null) return;
-  if (compareVersions(membershipVersion(membership), overlay) >= 0) return;
+): boolean {
+  if (membership.removed_at !== null) return false;
+  if (compareVersions(membershipVersion(membership), overlay) >= 0) return false;
   const next = { ...membership, removed_at: new Date(overlay.eventAt) };
   const key = membershipKey(membership.group_id, membership.user_id);
   snapshot.memberships.set(key, next);
   snapshot.dirty.memberships.add(key);
   recordTransition(group, membership, next, eventId, effects);
+  return true;
 }
 
 export function writeMembership(
   snapshot: Snapshot,
   write: { data: MembershipData; added: boolean; eventAt: number; eventId: string },
   effects: Effects,
-  writeGroupSnapshot: (group: MembershipData['group']) => void,
+  writeEmbedded: (data: MembershipData) => void,
 ): 'applied' | 'stale' {
   const { data, added, eventAt, eventId } = write;
-  // The embedded user and group are snapshots too; they lose ties to direct user and
-  // group events (event time 0), so a membership event never outranks a deletion of
-  // the same moment.
-  writeUser(
-    snapshot,
-    {
-      data: data.user,
-      version: { at: Date.parse(data.user.updated_at), eventAt: 0, eventId: '' },
-      deleted: false,
-      eventId,
-    },
-    effects,
-  );
-  writeGroupSnapshot(data.group);
+  // The embedded user and group are snapshots too, written first (last writer wins).
+  writeEmbedded(data);
   const user = snapshot.users.get(data.user.id)!;
   const group = snapshot.groups.get(data.group.id)!;
 
@@ -103,7 +108,7 @@ export function writeMembership(
   const existing = snapshot.memberships.get(key);
   if (existing && compareVersions(version, membershipVersion(existing)) <= 0) return 'stale';
 
-  const overlay = latestOverlay(snapshot, group);
+  const overlay = latestOverlay(snapshot, group, user);
   const overlaid = added && overlay !== undefined && compareVersions(overlay, version) > 0;
   const next: MembershipRecord = {
     group_id: group.id,
@@ -117,4 +122,51 @@ export function writeMembership(
   snapshot.dirty.memberships.add(key);
   recordTransition(group, existing, next, eventId, effects);
   return 'applied';
+}
+
+/**
+ * Raises a user's or group's membership horizon to `horizon` (if newer) and ends
+ * every loaded, still active membership of it that is older. `side` says which
+ * column of the membership names the record. Returns whether anything changed.
+ */
+export function raiseMembershipHorizon<R extends GroupRecord | UserRecord>(
+  snapshot: Snapshot,
+  record: R,
+  side: 'group' | 'user',
+  horizon: Version,
+  eventId: string,
+  effects: Effects,
+): boolean {
+  const current = membershipHorizon(record);
+  let next = record;
+  let changed = false;
+  if (!current || compareVersions(horizon, current) > 0) {
+    changed = true;
+    next = {
+      ...record,
+      memberships_ended_at: new Date(horizon.eventAt),
+      memberships_ended_by: horizon.eventId,
+    };
+    if (side === 'group') {
+      const g = next as GroupRecord;
+      snapshot.groups.set(g.directory_group_id, g);
+      snapshot.dirty.groups.add(g.directory_group_id);
+    } else {
+      const u = next as UserRecord;
+      snapshot.users.set(u.directory_user_id, u);
+      snapshot.dirty.users.add(u.directory_user_id);
+    }
+  }
+  for (const membership of [...snapshot.memberships.values()]) {
+    if ((side === 'group' ? membership.group_id : membership.user_id) !== record.id) continue;
+    const group =
+      side === 'group' ? (next as GroupRecord) : findGroup(snapshot, membership.group_id);
+    if (endMembership(snapshot, group, membership, horizon, eventId, effects)) changed = true;
+  }
+  return changed;
+}
+
+function findGroup(snapshot: Snapshot, id: string): GroupRecord | undefined {
+  for (const group of snapshot.groups.values()) if (group.id === id) return group;
+  return undefined;
 }

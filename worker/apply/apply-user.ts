@@ -3,10 +3,12 @@
 // Deprovisioning (deleted, or state no longer active) revokes every session.
 import { randomUUID } from 'node:crypto';
 import type { DirectoryUserData } from '../../common/events.ts';
+import { raiseMembershipHorizon } from './apply-membership.ts';
 import type { Effects, RevocationReason } from './effects.ts';
 import {
   compareVersions,
   directoryTombstone,
+  eventVersion,
   isEffectivelyActive,
   type Snapshot,
   type UserRecord,
@@ -86,11 +88,20 @@ export function writeUser(
   const { data, version, eventId } = write;
   const existing = snapshot.users.get(data.id);
   if (existing && compareVersions(write.version, versionOf(existing)) <= 0) {
-    // Not newer: nothing changes. A deprovisioning event still makes sure no session survives.
-    if (write.deleted && !isEffectivelyActive(existing)) {
+    if (!write.deleted) return 'stale';
+    // Not newer, so the record stays; but the deletion still ends older memberships,
+    // and makes sure no session of a user who is not active survives.
+    const changed = raiseMembershipHorizon(
+      snapshot,
+      existing,
+      'user',
+      eventVersion(version.eventAt, eventId),
+      eventId,
+      effects,
+    );
+    if (!isEffectivelyActive(existing))
       effects.revoke({ userId: existing.id, eventId, reason: 'user_deleted' });
-    }
-    return 'stale';
+    return changed ? 'applied' : 'stale';
   }
 
   const directory = snapshot.directories.get(data.directory_id);
@@ -112,6 +123,8 @@ export function writeUser(
     role: data.role?.slug ?? roles[0] ?? null,
     roles,
     custom_attributes: data.custom_attributes ?? {},
+    memberships_ended_at: existing?.memberships_ended_at ?? null,
+    memberships_ended_by: existing?.memberships_ended_by ?? null,
     source_updated_at: new Date(version.at),
     source_event_at: new Date(version.eventAt),
     source_event_id: version.eventId,
@@ -157,6 +170,16 @@ export function writeUser(
       if (changed.includes('state')) detail.state = { from: existing.state, to: next.state };
       effects.record({ ...subject, action: 'user_updated', detail });
     }
+  }
+  if (write.deleted) {
+    raiseMembershipHorizon(
+      snapshot,
+      next,
+      'user',
+      eventVersion(version.eventAt, eventId),
+      eventId,
+      effects,
+    );
   }
   if (!nowActive) effects.revoke({ userId: next.id, eventId, reason });
   return 'applied';

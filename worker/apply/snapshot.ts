@@ -20,8 +20,6 @@ export interface Snapshot {
   users: Map<string, UserRecord>;
   groups: Map<string, GroupRecord>;
   memberships: Map<string, MembershipRecord>;
-  /** Groups (by uuid) whose memberships are all loaded, so a deletion can end them. */
-  membersLoaded: Set<string>;
   /** What changed, by key, to be written back. */
   dirty: {
     directories: Set<string>;
@@ -39,7 +37,6 @@ export function emptySnapshot(organizationId: string, policy: DeprovisionPolicy)
     users: new Map(),
     groups: new Map(),
     memberships: new Map(),
-    membersLoaded: new Set(),
     dirty: { directories: new Set(), users: new Set(), groups: new Set(), memberships: new Set() },
   };
 }

@@ -17,6 +17,7 @@ interface Wanted {
   users: Set<string>;
   groups: Set<string>;
   deletedGroups: Set<string>;
+  deletedUsers: Set<string>;
   deletedDirectories: Set<string>;
   pairs: Array<[groupId: string, userId: string]>;
 }
@@ -27,6 +28,7 @@ function wanted(events: readonly DirectoryEvent[]): Wanted {
     users: new Set(),
     groups: new Set(),
     deletedGroups: new Set(),
+    deletedUsers: new Set(),
     deletedDirectories: new Set(),
     pairs: [],
   };
@@ -42,6 +44,7 @@ function wanted(events: readonly DirectoryEvent[]): Wanted {
       case 'dsync.user.deleted':
         w.users.add(event.data.id);
         w.directories.add(event.data.directory_id);
+        if (event.event === 'dsync.user.deleted') w.deletedUsers.add(event.data.id);
         break;
       case 'dsync.group.created':
       case 'dsync.group.updated':
@@ -137,15 +140,34 @@ export async function loadSnapshot(
       pairUsers.push(user.id);
     }
   }
-  if (wholeGroups.length > 0 || pairGroups.length > 0) {
+  // Every membership of a user being deleted.
+  const wholeUsers = [...w.deletedUsers].flatMap((key) => {
+    const user = snapshot.users.get(key);
+    return user ? [user.id] : [];
+  });
+  if (wholeGroups.length > 0 || wholeUsers.length > 0 || pairGroups.length > 0) {
     const rows = await sql<MembershipRecord>`
       select m.* from group_memberships m
       where m.group_id = any(${wholeGroups}::uuid[])
+         or m.user_id = any(${wholeUsers}::uuid[])
          or (m.group_id, m.user_id) in (select * from unnest(${pairGroups}::uuid[], ${pairUsers}::uuid[]))
     `.execute(trx);
     for (const row of rows.rows)
       snapshot.memberships.set(membershipKey(row.group_id, row.user_id), row);
-    for (const id of wholeGroups) snapshot.membersLoaded.add(id);
+  }
+  // Groups of those memberships, for their grants_role (a removal may revoke sessions).
+  const loadedGroups = new Set([...snapshot.groups.values()].map((g) => g.id));
+  const missingGroups = new Set(
+    [...snapshot.memberships.values()].map((m) => m.group_id).filter((id) => !loadedGroups.has(id)),
+  );
+  if (missingGroups.size > 0) {
+    const rows = await trx
+      .selectFrom('groups')
+      .selectAll()
+      .where('id', 'in', [...missingGroups])
+      .execute();
+    for (const { created_at: _c, updated_at: _u, ...row } of rows)
+      snapshot.groups.set(row.directory_group_id, row);
   }
   return snapshot;
 }

@@ -48,6 +48,8 @@ export async function saveSnapshot(trx: Transaction, snapshot: Snapshot): Promis
           role: eb.ref('excluded.role'),
           roles: eb.ref('excluded.roles'),
           custom_attributes: eb.ref('excluded.custom_attributes'),
+          memberships_ended_at: eb.ref('excluded.memberships_ended_at'),
+          memberships_ended_by: eb.ref('excluded.memberships_ended_by'),
           source_updated_at: eb.ref('excluded.source_updated_at'),
           source_event_at: eb.ref('excluded.source_event_at'),
           source_event_id: eb.ref('excluded.source_event_id'),
