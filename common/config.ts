@@ -79,6 +79,7 @@ const schema = z.object({
   DRAIN_CONCURRENCY: int(1, 256).default(8),
   DRAIN_BATCH_SIZE: int(1, 5000).default(1000),
   EVENT_MAX_ATTEMPTS: int(1, 100).default(5),
+  DRAIN_JOB_LOCK_MS: int(1000).default(30_000),
   SWEEP_INTERVAL_MS: int(1000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
 });

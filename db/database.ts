@@ -48,12 +48,18 @@ export function createPool(
     connectionString: config.DATABASE_URL,
     max: options.poolMax ?? config.DATABASE_POOL_MAX,
     options: `-c search_path=${config.DATABASE_SCHEMA}`,
-    application_name: options.applicationName ?? 'dirsync',
+    application_name: options.applicationName ?? `dirsync:${config.DATABASE_SCHEMA}`.slice(0, 63),
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection (Postgres restarting) must not crash the process.
+  // A client losing its connection (Postgres restarting, a backend terminated) must not
+  // crash the process: pg emits 'error' on the client, which is uncaught while the
+  // client is checked out (between two queries of a transaction). The query in flight,
+  // if any, still rejects, and the transient-error retry takes over.
   pool.on('error', (err) => options.logger?.warn({ err }, 'postgres idle client error'));
+  pool.on('connect', (client) => {
+    client.on('error', (err) => options.logger?.warn({ err }, 'postgres connection lost'));
+  });
   return pool;
 }
 

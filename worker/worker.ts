@@ -40,7 +40,9 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
       connection,
       prefix: config.REDIS_PREFIX,
       concurrency: config.DRAIN_CONCURRENCY,
-      lockDuration: 60_000,
+      // A crashed worker's job is taken over after lockDuration + stalledInterval.
+      lockDuration: config.DRAIN_JOB_LOCK_MS,
+      stalledInterval: config.DRAIN_JOB_LOCK_MS,
       maxStalledCount: 5,
     },
   );
