@@ -1,5 +1,35 @@
-// Placeholder until the operator surface lands (issue: operator surface).
+// The operator surface under /admin: the status page, the JSON API and the queue
+// dashboard, all behind ADMIN_TOKEN. Without a token none of it is registered (404)
+// and start-up says so; with ADMIN_READ_ONLY every change is refused with 403.
 import type { FastifyInstance } from 'fastify';
 import type { Resources } from '../../common/resources.ts';
+import { openQueues } from '../queues.ts';
+import { refuseChanges, requireAdminToken } from './auth.ts';
+import { registerQueueDashboard } from './queue-dashboard.ts';
+import { registerAdminApi } from './routes.ts';
+import { registerStatusPage } from './status-page.ts';
 
-export async function registerAdmin(_app: FastifyInstance, _resources: Resources): Promise<void> {}
+export async function registerAdmin(app: FastifyInstance, resources: Resources): Promise<void> {
+  const { config, logger } = resources;
+  const token = config.ADMIN_TOKEN;
+  if (!token) {
+    logger.warn('ADMIN_TOKEN is not set: the admin API, status page and queue dashboard are off');
+    return;
+  }
+  const queues = openQueues(app, resources);
+  await app.register(
+    async (scope) => {
+      scope.addHook('onRequest', requireAdminToken(token));
+      // After authentication (hooks run in order) and before any body is parsed.
+      if (config.ADMIN_READ_ONLY) scope.addHook('onRequest', refuseChanges());
+      registerStatusPage(scope, resources);
+      registerAdminApi(scope, resources, queues);
+      await registerQueueDashboard(scope, queues, config);
+    },
+    { prefix: '/admin' },
+  );
+  logger.info(
+    { readOnly: config.ADMIN_READ_ONLY },
+    'admin API, status page and queue dashboard at /admin',
+  );
+}

@@ -1,0 +1,72 @@
+// Operator authentication for /admin and /admin/queues. The credential is
+// ADMIN_TOKEN, given as `Authorization: Bearer <token>` (scripts) or as the
+// password of HTTP basic auth with any user name (browsers: the 401 carries
+// `WWW-Authenticate: Basic` so a browser shows its login prompt). Replies are sent
+// from the hook rather than thrown, because Bull Board installs its own error
+// handler in its scope and would turn a thrown 401 into a 500.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from '../errors.ts';
+
+const CHALLENGE = 'Basic realm="dirsync", charset="UTF-8"';
+
+/** The credential an `Authorization` header carries, whichever scheme. */
+export function presentedCredential(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const [scheme, value] = header.trim().split(/\s+/, 2);
+  if (!scheme || !value) return undefined;
+  switch (scheme.toLowerCase()) {
+    case 'bearer':
+      return value;
+    case 'basic': {
+      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      return colon === -1 ? undefined : decoded.slice(colon + 1);
+    }
+    default:
+      return undefined;
+  }
+}
+
+// Comparing fixed-length digests keeps the time independent of where the strings
+// differ and of their lengths.
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+export function credentialMatches(presented: string | undefined, token: string): boolean {
+  if (presented === undefined) return false;
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+/** An onRequest hook that answers 401 unless the request carries the token. */
+export function requireAdminToken(token: string) {
+  return async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> => {
+    if (credentialMatches(presentedCredential(request.headers.authorization), token)) return;
+    request.log.info({ url: request.url.split('?')[0] }, 'admin request refused: bad credential');
+    return reply
+      .status(401)
+      .header('www-authenticate', CHALLENGE)
+      .header('cache-control', 'no-store')
+      .send(
+        errorBody(
+          'unauthorized',
+          'operator credential required: Bearer token, or basic auth with the token as password',
+        ),
+      );
+  };
+}
+
+/** An onRequest hook that refuses every change (anything but GET/HEAD) in read-only mode. */
+export function refuseChanges() {
+  return async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> => {
+    if (request.method === 'GET' || request.method === 'HEAD') return;
+    return reply
+      .status(403)
+      .send(errorBody('read_only', 'the admin surface is read-only (ADMIN_READ_ONLY=true)'));
+  };
+}

@@ -1,0 +1,176 @@
+// The admin JSON API under /admin/api: per-organization status, dead events, and
+// the operator actions (replay, resync, pause, resume). Authentication and the
+// read-only guard are the enclosing scope's (api/admin/index.ts).
+import type { FastifyInstance } from 'fastify';
+import { ageSeconds } from '../../common/durations.ts';
+import {
+  assertOrganizationExists,
+  type OperatorDeps,
+  OperatorError,
+  pause,
+  replayDeadEventsOf,
+  replayOneEvent,
+  resume,
+} from '../../common/operator-actions.ts';
+import type { JobPayloads } from '../../common/queues.ts';
+import type { Resources } from '../../common/resources.ts';
+import { triggerDrain } from '../../common/triggers.ts';
+import { listDeadEvents } from '../../db/repositories/inbox.repository.ts';
+import {
+  type OrganizationStatus,
+  organizationStatus,
+  organizationStatuses,
+  pollStatuses,
+} from '../../db/repositories/status.repository.ts';
+import { AppError } from '../errors.ts';
+import type { DirsyncQueues } from '../queues.ts';
+
+/** The JSON shape of one organization's status: the row plus derived ages. */
+export function statusJson(status: OrganizationStatus, now = new Date()) {
+  return {
+    ...status,
+    paused: status.pausedAt !== null,
+    oldestPendingAgeSeconds: ageSeconds(status.oldestPendingAt, now),
+  };
+}
+
+const orgParams = {
+  type: 'object',
+  required: ['organizationId'],
+  properties: { organizationId: { type: 'string', minLength: 1, maxLength: 200 } },
+} as const;
+
+const limitQuery = (extra: Record<string, unknown> = {}) =>
+  ({
+    type: 'object',
+    additionalProperties: false,
+    properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, ...extra },
+  }) as const;
+
+async function operatorAction<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof OperatorError) {
+      throw err.code === 'not_replayable'
+        ? new AppError(409, 'conflict', err.message)
+        : new AppError(404, 'not_found', err.message);
+    }
+    throw err;
+  }
+}
+
+export function registerAdminApi(
+  scope: FastifyInstance,
+  resources: Resources,
+  queues: DirsyncQueues,
+): void {
+  const { db } = resources;
+  const deps: OperatorDeps = {
+    db,
+    triggerDrain: (organizationId) => triggerDrain(resources.drainQueue, organizationId),
+    onTriggerError: (err, orgId) =>
+      resources.logger.warn({ err, orgId }, 'drain trigger failed; the sweeper will retry'),
+  };
+
+  scope.get<{ Querystring: { limit?: number } }>(
+    '/api/organizations',
+    { schema: { querystring: limitQuery() } },
+    async (request) => {
+      const now = new Date();
+      const [statuses, poll] = await Promise.all([
+        organizationStatuses(db, { limit: request.query.limit }),
+        pollStatuses(db),
+      ]);
+      return {
+        total: statuses.total,
+        organizations: statuses.organizations.map((s) => statusJson(s, now)),
+        poll,
+      };
+    },
+  );
+
+  scope.get<{ Params: { organizationId: string } }>(
+    '/api/organizations/:organizationId',
+    { schema: { params: orgParams } },
+    async (request) => {
+      const status = await organizationStatus(db, request.params.organizationId);
+      if (!status) {
+        throw new AppError(
+          404,
+          'not_found',
+          `unknown organization ${request.params.organizationId}`,
+        );
+      }
+      return statusJson(status);
+    },
+  );
+
+  scope.get<{ Querystring: { limit?: number; organization?: string } }>(
+    '/api/dead-events',
+    { schema: { querystring: limitQuery({ organization: { type: 'string', minLength: 1 } }) } },
+    async (request) => {
+      const { organization, limit } = request.query;
+      if (organization) await operatorAction(() => assertOrganizationExists(db, organization));
+      const events = await listDeadEvents(db, { organizationId: organization, limit });
+      return { events };
+    },
+  );
+
+  scope.post<{ Params: { eventId: string } }>(
+    '/api/events/:eventId/replay',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          required: ['eventId'],
+          properties: { eventId: { type: 'string', minLength: 1, maxLength: 200 } },
+        },
+      },
+    },
+    async (request) => operatorAction(() => replayOneEvent(deps, request.params.eventId)),
+  );
+
+  scope.post<{ Params: { organizationId: string } }>(
+    '/api/organizations/:organizationId/replay-dead',
+    { schema: { params: orgParams } },
+    async (request) =>
+      operatorAction(() => replayDeadEventsOf(deps, request.params.organizationId)),
+  );
+
+  scope.post<{ Params: { organizationId: string } }>(
+    '/api/organizations/:organizationId/pause',
+    { schema: { params: orgParams } },
+    async (request) => operatorAction(() => pause(deps, request.params.organizationId)),
+  );
+
+  scope.post<{ Params: { organizationId: string } }>(
+    '/api/organizations/:organizationId/resume',
+    { schema: { params: orgParams } },
+    async (request) => operatorAction(() => resume(deps, request.params.organizationId)),
+  );
+
+  // The worker's maintenance queue runs the reconciler; deduplicated so that a
+  // double click queues one resync, not two.
+  scope.post<{ Params: { organizationId: string } }>(
+    '/api/organizations/:organizationId/resync',
+    { schema: { params: orgParams } },
+    async (request, reply) => {
+      const { organizationId } = request.params;
+      await operatorAction(() => assertOrganizationExists(db, organizationId));
+      const data: JobPayloads['reconcile'] = { organizationId };
+      const job = await queues.maintenance
+        .add('reconcile', data, {
+          deduplication: { id: `reconcile:${organizationId}` },
+          removeOnComplete: { count: 100 },
+          removeOnFail: { count: 500 },
+        })
+        .catch((err: unknown) => {
+          throw new AppError(503, 'unavailable', 'could not queue the resync: Redis unreachable', {
+            cause: err,
+          });
+        });
+      return reply.status(202).send({ organizationId, queued: true, jobId: job.id });
+    },
+  );
+}

@@ -1,0 +1,196 @@
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../api/server.ts';
+import { withOverrides } from '../common/config.ts';
+import { QUEUES } from '../common/queues.ts';
+import { openResources, type Resources } from '../common/resources.ts';
+import { findEvent } from '../db/repositories/inbox.repository.ts';
+import { findOrganization } from '../db/repositories/organizations.repository.ts';
+import { useTestContext } from './support/context.ts';
+import { DEAD_ERROR, type OperatorWorld, seedOperatorWorld } from './support/operator-fixtures.ts';
+
+const ctx = useTestContext('admin_api');
+const TOKEN = 'admin-token-0123456789abcdef';
+const authorization = `Bearer ${TOKEN}`;
+
+let resources: Resources;
+let app: FastifyInstance;
+let world: OperatorWorld;
+
+// One server for the file: the leak check runs after each test, so it is opened
+// outside the context's tracking and closed in afterAll.
+beforeAll(async () => {
+  resources = openResources(withOverrides(ctx.config, { ADMIN_TOKEN: TOKEN }), ctx.logger);
+  app = await buildServer(resources);
+  world = await seedOperatorWorld(ctx.db);
+});
+afterAll(async () => {
+  await app?.close();
+  await resources?.close();
+});
+
+const get = (url: string) => app.inject({ url, headers: { authorization } });
+const post = (url: string) => app.inject({ method: 'POST', url, headers: { authorization } });
+
+async function waitingJobs(queue: 'drain' | 'maintenance') {
+  const q = new Queue(QUEUES[queue], {
+    connection: resources.redis,
+    prefix: ctx.config.REDIS_PREFIX,
+  });
+  try {
+    const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized']);
+    return jobs.map((j) => ({ name: j.name, data: j.data as Record<string, unknown> }));
+  } finally {
+    await q.close();
+  }
+}
+
+describe('admin API: status', () => {
+  it('lists organizations needing attention first, with backlog, dead events and seats', async () => {
+    const res = await get('/admin/api/organizations');
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as {
+      total: number;
+      organizations: Array<Record<string, unknown>>;
+      poll: unknown[];
+    };
+    const ours = body.organizations.filter((o) =>
+      [world.healthy, world.failing, world.paused].includes(o.organizationId as string),
+    );
+    expect(ours.map((o) => o.organizationId)).toEqual([world.paused, world.failing, world.healthy]);
+    const [paused, failing, healthy] = ours;
+    expect(paused).toMatchObject({ pending: 2, dead: 0, paused: true, activeSeats: 0 });
+    expect(paused?.oldestPendingAgeSeconds).toBeGreaterThanOrEqual(599);
+    expect(paused?.oldestPendingAgeSeconds).toBeLessThan(700);
+    expect(failing).toMatchObject({
+      pending: 0,
+      dead: 1,
+      paused: false,
+      oldestPendingAt: null,
+      oldestPendingAgeSeconds: null,
+      lastAppliedEventId: expect.stringMatching(/^event_f0_/),
+    });
+    expect(healthy).toMatchObject({ pending: 0, dead: 0, activeSeats: 2, pausedAt: null });
+    expect(typeof healthy?.lastAppliedAt).toBe('string');
+    expect(body.total).toBeGreaterThanOrEqual(3);
+    expect(body.poll).toEqual([]);
+  });
+
+  it('answers one organization, or 404 for an unknown one', async () => {
+    const res = await get(`/admin/api/organizations/${world.failing}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ organizationId: world.failing, dead: 1 });
+    const unknown = await get('/admin/api/organizations/org_nobody');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({
+      error: { code: 'not_found', message: 'unknown organization org_nobody' },
+    });
+  });
+
+  it('lists dead events with their errors, never their payloads', async () => {
+    const res = await get(`/admin/api/dead-events?organization=${world.failing}`);
+    expect(res.statusCode).toBe(200);
+    const { events } = res.json() as { events: Array<Record<string, unknown>> };
+    expect(events).toEqual([
+      expect.objectContaining({
+        event_id: world.failingEventId,
+        organization_id: world.failing,
+        event_type: 'dsync.user.updated',
+        attempts: 5,
+        last_error: DEAD_ERROR,
+      }),
+    ]);
+    expect(events[0]).not.toHaveProperty('payload');
+    expect((await get('/admin/api/dead-events?organization=org_nobody')).statusCode).toBe(404);
+    expect((await get('/admin/api/dead-events?limit=0')).statusCode).toBe(400);
+  });
+
+  it('serves the status page with each organization and a link to the queue dashboard', async () => {
+    const res = await get('/admin');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('href="/admin/queues"');
+    expect(res.body).toContain(`data-organization="${world.failing}"`);
+    expect(res.body).toContain(world.failingEventId);
+    expect(res.body).not.toContain(DEAD_ERROR);
+  });
+});
+
+describe('admin API: actions', () => {
+  it('replays one dead event and triggers its organization', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replay');
+    const res = await post(`/admin/api/events/${w.failingEventId}/replay`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      eventId: w.failingEventId,
+      organizationId: w.failing,
+      previousStatus: 'dead',
+      triggered: true,
+    });
+    expect(await findEvent(ctx.db, w.failingEventId)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      last_error: null,
+      source: 'replay',
+    });
+    expect(await waitingJobs('drain')).toContainEqual({
+      name: 'drain-organization',
+      data: { organizationId: w.failing },
+    });
+  });
+
+  it('answers 404 for an unknown event and 409 for an ignored one', async () => {
+    const unknown = await post('/admin/api/events/event_nobody/replay');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ error: { code: 'not_found' } });
+    const ignored = await post(`/admin/api/events/${world.ignoredEventId}/replay`);
+    expect(ignored.statusCode).toBe(409);
+    expect(ignored.json()).toMatchObject({ error: { code: 'conflict' } });
+    expect(await findEvent(ctx.db, world.ignoredEventId)).toMatchObject({ status: 'ignored' });
+  });
+
+  it('replays every dead event of an organization', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replaydead');
+    const res = await post(`/admin/api/organizations/${w.failing}/replay-dead`);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      organizationId: w.failing,
+      eventIds: [w.failingEventId],
+      triggered: true,
+    });
+    const again = await post(`/admin/api/organizations/${w.failing}/replay-dead`);
+    expect(again.json()).toEqual({ organizationId: w.failing, eventIds: [], triggered: false });
+    expect((await post('/admin/api/organizations/org_nobody/replay-dead')).statusCode).toBe(404);
+  });
+
+  it('pauses and resumes an organization; resuming triggers a drain', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'pause');
+    const paused = await post(`/admin/api/organizations/${w.healthy}/pause`);
+    expect(paused.statusCode).toBe(200);
+    expect(paused.json()).toMatchObject({ id: w.healthy, paused_at: expect.any(String) });
+    expect((await findOrganization(ctx.db, w.healthy))?.paused_at).toBeInstanceOf(Date);
+
+    const resumed = await post(`/admin/api/organizations/${w.paused}/resume`);
+    expect(resumed.statusCode).toBe(200);
+    expect(resumed.json()).toMatchObject({ id: w.paused, paused_at: null, triggered: true });
+    expect(await waitingJobs('drain')).toContainEqual({
+      name: 'drain-organization',
+      data: { organizationId: w.paused },
+    });
+    expect((await post('/admin/api/organizations/org_nobody/pause')).statusCode).toBe(404);
+    expect((await post('/admin/api/organizations/org_nobody/resume')).statusCode).toBe(404);
+    expect(await findOrganization(ctx.db, 'org_nobody')).toBeUndefined();
+  });
+
+  it('queues one resync (reconcile job) per organization, however often asked', async () => {
+    const first = await post(`/admin/api/organizations/${world.healthy}/resync`);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ organizationId: world.healthy, queued: true });
+    await post(`/admin/api/organizations/${world.healthy}/resync`);
+    const reconciles = (await waitingJobs('maintenance')).filter(
+      (j) => j.name === 'reconcile' && j.data.organizationId === world.healthy,
+    );
+    expect(reconciles).toEqual([{ name: 'reconcile', data: { organizationId: world.healthy } }]);
+    expect((await post('/admin/api/organizations/org_nobody/resync')).statusCode).toBe(404);
+  });
+});
