@@ -7,20 +7,21 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 
-/** Runs `task` under the lock and returns true, or returns false at once if it is taken. */
-export async function withAdvisoryLock(
+export type Locked<T> = { locked: true; value: T } | { locked: false };
+
+/** Runs `task` under the lock, or returns `{ locked: false }` at once if it is taken. */
+export async function withAdvisoryLock<T>(
   db: Database,
   name: string,
-  task: () => Promise<void>,
-): Promise<boolean> {
+  task: () => Promise<T>,
+): Promise<Locked<T>> {
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`
       select pg_try_advisory_lock(hashtext(current_schema()), hashtext(${name})) as locked
     `.execute(conn);
-    if (!rows[0]?.locked) return false;
+    if (!rows[0]?.locked) return { locked: false };
     try {
-      await task();
-      return true;
+      return { locked: true, value: await task() };
     } finally {
       await sql`select pg_advisory_unlock(hashtext(current_schema()), hashtext(${name}))`
         .execute(conn)

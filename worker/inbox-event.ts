@@ -3,9 +3,9 @@
 // that fails validation is still stored, as `dead` with the reason, so one bad event
 // from the API neither stops the poller forever nor disappears: operators see it
 // among the dead events and can replay it once the cause is fixed.
-import { InvalidEventError, parseEvent } from '../../common/events.ts';
-import type { IncomingEvent } from '../../db/repositories/inbox.repository.ts';
-import type { InboxSource } from '../../db/tables/inbox.table.ts';
+import { InvalidEventError, parseEvent } from '../common/events.ts';
+import type { IncomingEvent } from '../db/repositories/inbox.repository.ts';
+import type { InboxSource } from '../db/tables/inbox.table.ts';
 
 const MAX_ID = 255;
 

@@ -21,7 +21,7 @@ import {
   touchPollCursor,
 } from '../../db/repositories/poll-cursors.repository.ts';
 import { withAdvisoryLock } from '../advisory-lock.ts';
-import { toInboxEvent } from './inbox-event.ts';
+import { toInboxEvent } from '../inbox-event.ts';
 
 /** The cursor row of the WorkOS Events API stream. */
 export const EVENTS_CURSOR = 'workos_events';
@@ -88,7 +88,7 @@ export async function pollEvents(
   const workos = options.workos ?? createWorkOSClient(config);
   const pageSize = options.pageSize ?? EVENTS_PAGE_SIZE;
 
-  const locked = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async () => {
+  const run = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async () => {
     const saved = await findPollCursor(db, EVENTS_CURSOR);
     let after = saved?.cursor ?? null;
     let newest = saved?.newest_event_at ?? null;
@@ -172,7 +172,7 @@ export async function pollEvents(
     result.newestEventAt = newest;
   });
 
-  if (!locked) {
+  if (!run.locked) {
     log.debug('another poll is running; this one returns');
     result.status = 'busy';
     return result;

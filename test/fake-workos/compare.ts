@@ -1,0 +1,78 @@
+// The directory state of one organization, as the fake WorkOS holds it and as
+// dirsync's tables hold it, in one comparable shape: live users and groups and the
+// active memberships. Equal shapes mean dirsync is in step with upstream.
+import type { Database } from '../../db/database.ts';
+import type { FakeWorkOSStore } from './store.ts';
+
+export interface DirectoryShape {
+  users: Record<
+    string,
+    { state: string; email: string | null; lastName: string | null; role: string | null }
+  >;
+  groups: Record<string, string | null>;
+  /** "<group id> <user id>", sorted. */
+  memberships: string[];
+}
+
+const sorted = <T>(entries: Array<[string, T]>): Record<string, T> =>
+  Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1)));
+
+export function upstreamShape(store: FakeWorkOSStore, organizationId: string): DirectoryShape {
+  const users = [...store.users.values()].filter((u) => u.organization_id === organizationId);
+  const groups = [...store.groups.values()].filter((g) => g.organization_id === organizationId);
+  const memberships: string[] = [];
+  for (const g of groups)
+    for (const u of store.members.get(g.id) ?? []) memberships.push(`${g.id} ${u}`);
+  return {
+    users: sorted(
+      users.map((u) => [
+        u.id,
+        { state: u.state, email: u.email, lastName: u.last_name, role: u.role.slug },
+      ]),
+    ),
+    groups: sorted(groups.map((g) => [g.id, g.name])),
+    memberships: memberships.sort(),
+  };
+}
+
+export async function databaseShape(db: Database, organizationId: string): Promise<DirectoryShape> {
+  const [users, groups, memberships] = await Promise.all([
+    db
+      .selectFrom('users')
+      .select(['directory_user_id', 'state', 'email', 'last_name', 'role'])
+      .where('organization_id', '=', organizationId)
+      .where('deleted_at', 'is', null)
+      .execute(),
+    db
+      .selectFrom('groups')
+      .select(['directory_group_id', 'name'])
+      .where('organization_id', '=', organizationId)
+      .where('deleted_at', 'is', null)
+      .execute(),
+    db
+      .selectFrom('group_memberships as m')
+      .innerJoin('groups as g', 'g.id', 'm.group_id')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['g.directory_group_id', 'u.directory_user_id'])
+      .where('m.organization_id', '=', organizationId)
+      .where('m.removed_at', 'is', null)
+      .execute(),
+  ]);
+  return {
+    users: sorted(
+      users.map((u) => [
+        u.directory_user_id,
+        { state: u.state, email: u.email, lastName: u.last_name, role: u.role },
+      ]),
+    ),
+    groups: sorted(groups.map((g) => [g.directory_group_id, g.name])),
+    memberships: memberships.map((m) => `${m.directory_group_id} ${m.directory_user_id}`).sort(),
+  };
+}
+
+/** Whether an organization (or every organization) has no pending inbox rows. */
+export async function drained(db: Database, organizationId?: string): Promise<boolean> {
+  let query = db.selectFrom('inbox').select('event_id').where('status', '=', 'pending');
+  if (organizationId) query = query.where('organization_id', '=', organizationId);
+  return (await query.limit(1).execute()).length === 0;
+}

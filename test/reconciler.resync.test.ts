@@ -1,0 +1,192 @@
+// Reconciliation against the fake WorkOS, applied by the real drain: a database that
+// drifted (webhooks lost: a user deleted upstream, one changed, memberships moved, a
+// user and a group created) is repaired by a resync; a dry run reports the same
+// difference and changes nothing; a second resync finds nothing to do.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../common/service.ts';
+import { triggerDrain } from '../common/triggers.ts';
+import {
+  reconcileOrganization,
+  UnknownOrganizationError,
+} from '../worker/reconciler/reconcile-organization.ts';
+import { databaseShape, drained, upstreamShape } from './fake-workos/compare.ts';
+import { seedWorld, type World } from './fake-workos/seed.ts';
+import { type FakeWorkOS, startFakeWorkOS } from './fake-workos/server.ts';
+import { useTestContext } from './support/context.ts';
+import { storeEvents } from './support/events.ts';
+import { FAST_RETRY, waitFor } from './support/workos.ts';
+
+const ctx = useTestContext('reconciler.resync');
+const ORG = 'org_drift';
+let fake: FakeWorkOS;
+let service: Service;
+let world: World;
+
+async function settle() {
+  await waitFor('the drain to apply every event', () => drained(ctx.db, ORG));
+}
+
+/** Everything the application can see, to show a dry run changed nothing. */
+async function everything() {
+  const tables = [
+    'inbox',
+    'users',
+    'groups',
+    'group_memberships',
+    'sessions',
+    'audit_log',
+    'organizations',
+  ] as const;
+  const out: Record<string, unknown> = {};
+  for (const table of tables) {
+    out[table] = (await sql`select * from ${sql.table(table)} order by 1`.execute(ctx.db)).rows;
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  fake = await startFakeWorkOS({ directoryUsersPerSecond: 4 });
+  world = seedWorld(fake.store, ORG, { users: 6, groups: 2 });
+  // Polling off: this deployment relies on webhooks, and some are about to be lost.
+  service = await ctx.startService(
+    { api: false, worker: true },
+    { ...fake.env, WORKOS_POLL_INTERVAL_MS: 0 },
+  );
+  await storeEvents(ctx.db, world.events, 'webhook');
+  await triggerDrain(service.resources.drainQueue, ORG);
+  await settle();
+  expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
+});
+afterAll(async () => {
+  await service.stop();
+  await fake.close();
+});
+
+describe('resync', () => {
+  it('repairs a database that drifted while webhooks were lost; a dry run first changes nothing', async () => {
+    const [u0, u1, u2, u3] = world.users;
+    const [g0, g1] = world.groups;
+    // u0 has a session: deprovisioning must revoke it.
+    const row = await ctx.db
+      .selectFrom('users')
+      .select('id')
+      .where('directory_user_id', '=', u0!.id)
+      .executeTakeFirstOrThrow();
+    await ctx.db.insertInto('sessions').values({ user_id: row.id }).execute();
+
+    // Upstream changes whose webhooks never arrive.
+    fake.store.deleteUser(u0!.id);
+    fake.store.updateUser(u1!.id, { last_name: 'Changed', role: 'admin' });
+    fake.store.updateUser(u2!.id, { state: 'inactive' });
+    fake.store.removeUserFromGroup(u3!.id, world.groups[1]!.id);
+    fake.store.addUserToGroup(u3!.id, g0!.id);
+    const created = fake.store.createUser(world.directoryId).user;
+    const newGroup = fake.store.createGroup(world.directoryId, 'New team').group;
+    fake.store.addUserToGroup(created.id, newGroup.id);
+    fake.store.updateGroup(g1!.id, 'Renamed team');
+    expect(await databaseShape(ctx.db, ORG)).not.toEqual(upstreamShape(fake.store, ORG));
+
+    const before = await everything();
+    const dry = await reconcileOrganization(service.resources, ORG, {
+      dryRun: true,
+      retry: FAST_RETRY,
+    });
+    expect(dry).toMatchObject({
+      dryRun: true,
+      stored: 0,
+      stale: 0,
+      counts: {
+        'dsync.user.deleted': 1,
+        'dsync.user.updated': 2,
+        'dsync.user.created': 1,
+        'dsync.group.created': 1,
+        'dsync.group.updated': 1,
+        'dsync.group.user_added': 2,
+        'dsync.group.user_removed': 1,
+      },
+    });
+    expect(dry.events).toBe(9);
+    expect(dry.sample.find((c) => c.subject === u1!.id)).toEqual({
+      type: 'dsync.user.updated',
+      subject: u1!.id,
+      fields: ['last_name', 'role', 'roles'],
+    });
+    expect(await everything()).toEqual(before);
+
+    const real = await reconcileOrganization(service.resources, ORG, { retry: FAST_RETRY });
+    expect(real).toMatchObject({ dryRun: false, events: 9, stored: 9, counts: dry.counts });
+    await settle();
+    expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
+
+    const deleted = await ctx.db
+      .selectFrom('users')
+      .select(['deleted_at', 'state'])
+      .where('directory_user_id', '=', u0!.id)
+      .executeTakeFirstOrThrow();
+    expect(deleted.deleted_at).not.toBeNull();
+    const sessions = await ctx.db
+      .selectFrom('sessions')
+      .select(['revoked_at', 'revoked_reason'])
+      .execute();
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]?.revoked_at).not.toBeNull();
+
+    const synthetic = await ctx.db
+      .selectFrom('inbox')
+      .select(['event_id', 'source', 'status'])
+      .where('source', '=', 'reconcile')
+      .execute();
+    expect(synthetic).toHaveLength(9);
+    for (const e of synthetic) {
+      expect(e.event_id).toMatch(/^event_reconcile_[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect(e.status).toBe('applied');
+    }
+    const org = await ctx.db
+      .selectFrom('organizations')
+      .selectAll()
+      .where('id', '=', ORG)
+      .executeTakeFirstOrThrow();
+    expect(org.last_reconciled_at).not.toBeNull();
+  });
+
+  it('finds nothing to do once in step', async () => {
+    const again = await reconcileOrganization(service.resources, ORG, { retry: FAST_RETRY });
+    expect(again).toMatchObject({ events: 0, stored: 0, counts: {} });
+  });
+
+  it('leaves an upstream object older than what the database holds to last-writer-wins', async () => {
+    const user = world.users[4]!;
+    // A newer write reached us than what WorkOS lists (e.g. it is mid-update).
+    await ctx.db
+      .updateTable('users')
+      .set({ last_name: 'Newer', source_updated_at: new Date(Date.now() + 60_000) })
+      .where('directory_user_id', '=', user.id)
+      .execute();
+    const result = await reconcileOrganization(service.resources, ORG, {
+      dryRun: true,
+      retry: FAST_RETRY,
+    });
+    expect(result).toMatchObject({ events: 0, stale: 1 });
+  });
+
+  it('pages through a large directory and stays under 4 requests/s on /directory_users', async () => {
+    const before = fake.requests.length;
+    for (let i = 0; i < 30; i++) fake.store.createUser(world.directoryId);
+    const result = await reconcileOrganization(service.resources, ORG, {
+      dryRun: true,
+      retry: FAST_RETRY,
+      pageSize: 3,
+    });
+    expect(result.counts['dsync.user.created']).toBe(30);
+    const requests = fake.requests.slice(before).filter((r) => r.path === '/directory_users');
+    expect(requests.length).toBeGreaterThanOrEqual(12);
+    expect(requests.filter((r) => r.status === 429)).toEqual([]);
+  });
+
+  it('rejects an organization nobody knows', async () => {
+    await expect(
+      reconcileOrganization(service.resources, 'org_nobody', { retry: FAST_RETRY }),
+    ).rejects.toBeInstanceOf(UnknownOrganizationError);
+  });
+});
