@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerResync } from './commands/resync.ts';
 import { CliError, createCliContext } from './context.ts';
 
 const cli = createCliContext();
@@ -12,6 +13,7 @@ const program = new Command('dirsync')
   .showHelpAfterError();
 
 registerMigrate(program, cli);
+registerResync(program, cli);
 
 try {
   await program.parseAsync(process.argv);

@@ -154,6 +154,7 @@ export async function reconcileOrganization(
       requests: upstream.requests,
       durationMs: 0,
     };
+    if (options.dryRun) return result;
     const removed = usersRemoved(diff, local);
     if (
       !options.force &&
@@ -165,7 +166,6 @@ export async function reconcileOrganization(
         result,
       );
     }
-    if (options.dryRun) return result;
 
     options.onProgress?.({ phase: 'storing', events: diff.events.length });
     const rows = diff.events.map((event) => {

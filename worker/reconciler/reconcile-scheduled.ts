@@ -2,6 +2,8 @@
 // that is not paused, least recently reconciled first, one after another (the
 // directory API's rate limit is per directory, and a sweep of every organization
 // is not urgent). One organization's failure is logged and the next one goes on.
+// A job naming one organization (an operator's resync from the admin API) fails
+// with the error instead, so the queue dashboard shows why.
 
 import { sql } from 'kysely';
 import { toError } from '../../common/errors.ts';
@@ -25,20 +27,20 @@ export async function reconcileScheduled(
   options: Omit<ReconcileOptions, 'dryRun' | 'force'> = {},
 ): Promise<ScheduledResult> {
   const result: ScheduledResult = { organizations: 0, events: 0, failed: 0 };
+  if (organizationId) {
+    const done = await reconcileOrganization(resources, organizationId, options);
+    return { organizations: 1, events: done.stored, failed: 0 };
+  }
   if (!options.workos && !resources.config.WORKOS_API_KEY) return result;
   const log = resources.logger.child({ component: 'reconciler' });
-  const organizations = organizationId
-    ? [organizationId]
-    : (
-        await resources.db
-          .selectFrom('organizations')
-          .select('id')
-          .where('paused_at', 'is', null)
-          .orderBy(sql`last_reconciled_at asc nulls first`)
-          .orderBy('id')
-          .execute()
-      ).map((o) => o.id);
-  for (const id of organizations) {
+  const organizations = await resources.db
+    .selectFrom('organizations')
+    .select('id')
+    .where('paused_at', 'is', null)
+    .orderBy(sql`last_reconciled_at asc nulls first`)
+    .orderBy('id')
+    .execute();
+  for (const { id } of organizations) {
     try {
       const done = await reconcileOrganization(resources, id, options);
       result.organizations += 1;

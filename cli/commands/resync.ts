@@ -1,0 +1,131 @@
+// `dirsync resync --org <id> [--dry-run] [--force] [--json]`: reconciles one
+// organization against WorkOS's directory API. The differences go into the inbox as
+// synthetic events that the worker's drain applies in order; --dry-run prints the
+// difference (counts and a sample of ids and field names) and changes nothing.
+// Progress goes to stderr, the result to stdout.
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import type { Config } from '../../common/config.ts';
+import { redactPaths } from '../../common/logger.ts';
+import { openResources } from '../../common/resources.ts';
+import { WorkOSRequestError } from '../../common/workos-retry.ts';
+import {
+  MassDeletionError,
+  ReconcileBusyError,
+  type ReconcileProgress,
+  type ReconcileResult,
+  reconcileOrganization,
+  UnknownOrganizationError,
+} from '../../worker/reconciler/reconcile-organization.ts';
+import { type CliContext, CliError } from '../context.ts';
+
+interface ResyncOptions {
+  org: string;
+  dryRun?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** Logs on stderr, so --json output stays one clean document on stdout. */
+function stderrLogger(config: Config) {
+  const level =
+    config.LOG_LEVEL === 'info' || config.LOG_LEVEL === 'debug' ? 'warn' : config.LOG_LEVEL;
+  return pino(
+    { name: 'dirsync-cli', level, redact: { paths: redactPaths, censor: '[redacted]' } },
+    pino.destination(2),
+  );
+}
+
+/** One line, rewritten in place on a terminal; an occasional line otherwise. */
+function progressPrinter(cli: CliContext, tty: boolean) {
+  let last = 0;
+  let shown = false;
+  return {
+    update(p: ReconcileProgress) {
+      const now = Date.now();
+      if (now - last < (tty ? 200 : 5_000) && p.phase !== 'comparing' && p.phase !== 'storing')
+        return;
+      last = now;
+      const line =
+        'requests' in p
+          ? `reading WorkOS: ${p.directories} directories, ${p.groups} groups, ${p.users} users (${p.requests} requests)`
+          : p.phase === 'comparing'
+            ? 'comparing with the database…'
+            : `storing ${p.events ?? 0} events…`;
+      if (tty) {
+        process.stderr.write(`\r\x1b[2K${line}`);
+        shown = true;
+      } else cli.err(line);
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[2K');
+    },
+  };
+}
+
+function printResult(cli: CliContext, r: ReconcileResult): void {
+  const total = r.events;
+  cli.out(
+    `${r.organizationId}: ${total === 0 ? 'in step, nothing to change' : `${total} changes`}${r.dryRun ? ' (dry run: nothing written)' : ''}`,
+  );
+  const sizes = (s: ReconcileResult['upstream']) =>
+    `${s.directories} directories, ${s.users} users, ${s.groups} groups, ${s.memberships} memberships`;
+  cli.out(`  WorkOS:  ${sizes(r.upstream)}`);
+  cli.out(`  dirsync: ${sizes(r.local)}`);
+  for (const [type, n] of Object.entries(r.counts)) cli.out(`  ${type.padEnd(26)} ${n}`);
+  if (r.stale > 0) cli.out(`  ${'older upstream, left as is'.padEnd(26)} ${r.stale}`);
+  if (r.sample.length > 0) {
+    cli.out('sample:');
+    for (const c of r.sample) {
+      cli.out(`  ${c.type.padEnd(26)} ${c.subject}${c.fields ? ` (${c.fields.join(', ')})` : ''}`);
+    }
+  }
+  if (!r.dryRun && r.stored > 0) {
+    cli.out(`stored ${r.stored} events; the worker's drain applies them in order`);
+  }
+  cli.out(`${r.requests} WorkOS requests in ${(r.durationMs / 1000).toFixed(1)} s`);
+}
+
+export function registerResync(program: Command, cli: CliContext): void {
+  program
+    .command('resync')
+    .description("reconcile one organization against WorkOS's directory API")
+    .requiredOption('--org <id>', 'the WorkOS organization id')
+    .option('--dry-run', 'print the difference; change nothing')
+    .option('--force', 'allow deprovisioning most of the organization at once')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: ResyncOptions) => {
+      const config = cli.config();
+      if (!config.WORKOS_API_KEY) {
+        throw new CliError('WORKOS_API_KEY is not set: resync needs the WorkOS API', 78);
+      }
+      const logger = stderrLogger(config);
+      const resources = openResources(config, logger);
+      const progress = progressPrinter(cli, process.stderr.isTTY === true);
+      try {
+        const result = await reconcileOrganization(resources, options.org, {
+          dryRun: options.dryRun,
+          force: options.force,
+          onProgress: (p) => progress.update(p),
+        });
+        progress.done();
+        if (options.json) cli.out(JSON.stringify(result));
+        else printResult(cli, result);
+      } catch (err) {
+        progress.done();
+        if (err instanceof UnknownOrganizationError) throw new CliError(err.message, 2);
+        if (err instanceof MassDeletionError) {
+          if (options.json) cli.out(JSON.stringify(err.result));
+          else printResult(cli, err.result);
+          throw new CliError(`${err.message} with --force`, 1);
+        }
+        if (err instanceof ReconcileBusyError || err instanceof WorkOSRequestError) {
+          throw new CliError(err.message, 1);
+        }
+        throw err;
+      } finally {
+        await resources.close();
+        logger.flush();
+      }
+    });
+}
