@@ -1,0 +1,187 @@
+// Metrics read at scrape time rather than counted as things happen: inbox depth,
+// oldest-pending age and dead events per organization (the status query, bounded
+// to the organizations needing attention most), BullMQ job counts per queue and
+// state, and the age of the Events API poll. One scrape runs each read once, shared
+// by every gauge, and a read that fails leaves its gauges empty and counts the
+// failure instead of failing the scrape.
+import type { JobType } from 'bullmq';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { toError, withTimeout } from '../common/errors.ts';
+import type { Resources } from '../common/resources.ts';
+import {
+  type OrganizationStatuses,
+  organizationStatuses,
+  type PollStatus,
+  pollStatuses,
+} from '../db/repositories/status.repository.ts';
+import type { DirsyncQueues } from './queues.ts';
+
+/** Per-organization series: the organizations with the largest backlog first. */
+export const SCRAPED_ORGANIZATIONS = 100;
+const READ_TIMEOUT_MS = 2_000;
+const JOB_STATES: JobType[] = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'failed',
+  'completed',
+];
+
+interface Snapshot {
+  statuses?: OrganizationStatuses;
+  poll?: PollStatus[];
+  queues?: Array<{ queue: string; counts: Record<string, number> }>;
+}
+
+export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueues): void {
+  const { registry } = resources.metrics;
+  const failures = replace(
+    registry,
+    'dirsync_metrics_read_failures_total',
+    () =>
+      new Counter({
+        name: 'dirsync_metrics_read_failures_total',
+        help: 'Scrape-time reads that failed (their gauges are left empty), by source.',
+        labelNames: ['source'] as const,
+        registers: [registry],
+        // Serialised after this scrape's reads, so a failure shows in the same scrape.
+        async collect() {
+          await snapshot();
+        },
+      }),
+  );
+
+  const read = async <T>(source: string, run: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await withTimeout(run(), READ_TIMEOUT_MS, `metrics read of ${source}`);
+    } catch (err) {
+      failures.inc({ source });
+      resources.logger.warn({ err: toError(err), source }, 'metrics read failed');
+      return undefined;
+    }
+  };
+  const load = async (): Promise<Snapshot> => {
+    const [statuses, poll, counts] = await Promise.all([
+      read('postgres', () =>
+        organizationStatuses(resources.db, { limit: SCRAPED_ORGANIZATIONS, seats: false }),
+      ),
+      read('postgres', () => pollStatuses(resources.db)),
+      read('redis', () =>
+        Promise.all(
+          Object.entries(queues).map(async ([queue, q]) => ({
+            queue,
+            counts: await q.getJobCounts(...JOB_STATES),
+          })),
+        ),
+      ),
+    ]);
+    return { statuses, poll, queues: counts };
+  };
+  // Every gauge's collect() starts in the same tick of one scrape: they share one read.
+  let inflight: Promise<Snapshot> | undefined;
+  const snapshot = () => {
+    inflight ??= load().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
+
+  const gauge = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (gauge: Gauge<L>, snapshot: Snapshot, now: number) => void,
+  ) =>
+    replace(
+      registry,
+      name,
+      () =>
+        new Gauge<L>({
+          name,
+          help,
+          labelNames,
+          registers: [registry],
+          async collect() {
+            const data = await snapshot();
+            this.reset();
+            fill(this, data, Date.now());
+          },
+        }),
+    );
+
+  gauge(
+    'dirsync_organizations',
+    'Known organizations (per-organization series cover the ones needing attention most).',
+    [],
+    (g, { statuses }) => statuses && g.set(statuses.total),
+  );
+  gauge(
+    'dirsync_inbox_pending_events',
+    'Inbox events waiting to be applied, per organization.',
+    ['organization_id'],
+    (g, { statuses }) => {
+      for (const s of statuses?.organizations ?? []) {
+        g.set({ organization_id: s.organizationId }, s.pending);
+      }
+    },
+  );
+  gauge(
+    'dirsync_inbox_oldest_pending_age_seconds',
+    'How long the longest-waiting pending event has waited since it was received, per organization.',
+    ['organization_id'],
+    (g, { statuses }, now) => {
+      for (const s of statuses?.organizations ?? []) {
+        const age = s.oldestPendingAt ? (now - s.oldestPendingAt.getTime()) / 1000 : 0;
+        g.set({ organization_id: s.organizationId }, Math.max(0, age));
+      }
+    },
+  );
+  gauge(
+    'dirsync_inbox_dead_events',
+    'Events parked as dead in the inbox (until replayed), per organization.',
+    ['organization_id'],
+    (g, { statuses }) => {
+      for (const s of statuses?.organizations ?? []) {
+        g.set({ organization_id: s.organizationId }, s.dead);
+      }
+    },
+  );
+  gauge(
+    'dirsync_organization_paused',
+    'Whether draining of an organization is paused by an operator (1) or not (0).',
+    ['organization_id'],
+    (g, { statuses }) => {
+      for (const s of statuses?.organizations ?? []) {
+        g.set({ organization_id: s.organizationId }, s.pausedAt ? 1 : 0);
+      }
+    },
+  );
+  gauge(
+    'dirsync_poll_age_seconds',
+    'Time since the Events API poller last stored a page or found nothing new, per cursor.',
+    ['cursor'],
+    (g, { poll }, now) => {
+      for (const p of poll ?? []) {
+        g.set({ cursor: p.cursor }, Math.max(0, (now - p.polledAt.getTime()) / 1000));
+      }
+    },
+  );
+  gauge(
+    'dirsync_queue_jobs',
+    'BullMQ jobs per queue and state.',
+    ['queue', 'state'],
+    (g, { queues: counts }) => {
+      for (const { queue, counts: byState } of counts ?? []) {
+        for (const state of JOB_STATES) g.set({ queue, state }, byState[state] ?? 0);
+      }
+    },
+  );
+}
+
+/** Registers a metric, replacing one of the same name (a server rebuilt on the same registry). */
+function replace<M>(registry: Registry, name: string, create: () => M): M {
+  if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
+  return create();
+}
