@@ -12,7 +12,7 @@ import {
 } from '../db/repositories/organizations.repository.ts';
 import type { InboxStatus } from '../db/tables/inbox.table.ts';
 import type { Organization } from '../db/tables/organizations.table.ts';
-import { toError } from './errors.ts';
+import { toError, withTimeout } from './errors.ts';
 
 export type OperatorErrorCode = 'unknown_organization' | 'unknown_event' | 'not_replayable';
 
@@ -39,9 +39,12 @@ export interface Triggered {
   triggered: boolean;
 }
 
+// BullMQ waits for an unreachable Redis without end; an operator should not.
+const TRIGGER_TIMEOUT_MS = 2_000;
+
 async function nudge(deps: OperatorDeps, organizationId: string): Promise<boolean> {
   try {
-    await deps.triggerDrain(organizationId);
+    await withTimeout(deps.triggerDrain(organizationId), TRIGGER_TIMEOUT_MS, 'drain trigger');
     return true;
   } catch (err) {
     deps.onTriggerError?.(toError(err), organizationId);

@@ -194,3 +194,31 @@ describe('admin API: actions', () => {
     expect((await post('/admin/api/organizations/org_nobody/resync')).statusCode).toBe(404);
   });
 });
+
+describe('admin API without Redis', () => {
+  it('still replays (the sweeper triggers later) and answers 503 to a resync', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'noredis');
+    const down = ctx.openResources({ ADMIN_TOKEN: TOKEN, REDIS_URL: 'redis://127.0.0.1:1' });
+    const server = await buildServer(down);
+    try {
+      const replay = await server.inject({
+        method: 'POST',
+        url: `/admin/api/events/${w.failingEventId}/replay`,
+        headers: { authorization },
+      });
+      expect(replay.statusCode).toBe(200);
+      expect(replay.json()).toMatchObject({ eventId: w.failingEventId, triggered: false });
+      expect(await findEvent(ctx.db, w.failingEventId)).toMatchObject({ status: 'pending' });
+      const resync = await server.inject({
+        method: 'POST',
+        url: `/admin/api/organizations/${w.healthy}/resync`,
+        headers: { authorization },
+      });
+      expect(resync.statusCode).toBe(503);
+      expect(resync.json()).toMatchObject({ error: { code: 'unavailable' } });
+    } finally {
+      await server.close();
+      await down.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@
 // read-only guard are the enclosing scope's (api/admin/index.ts).
 import type { FastifyInstance } from 'fastify';
 import { ageSeconds } from '../../common/durations.ts';
+import { withTimeout } from '../../common/errors.ts';
 import {
   assertOrganizationExists,
   type OperatorDeps,
@@ -33,6 +34,9 @@ export function statusJson(status: OrganizationStatus, now = new Date()) {
     oldestPendingAgeSeconds: ageSeconds(status.oldestPendingAt, now),
   };
 }
+
+/** BullMQ waits for an unreachable Redis without end; a request answers 503 instead. */
+const QUEUE_TIMEOUT_MS = 2_000;
 
 const orgParams = {
   type: 'object',
@@ -159,17 +163,19 @@ export function registerAdminApi(
       const { organizationId } = request.params;
       await operatorAction(() => assertOrganizationExists(db, organizationId));
       const data: JobPayloads['reconcile'] = { organizationId };
-      const job = await queues.maintenance
-        .add('reconcile', data, {
+      const job = await withTimeout(
+        queues.maintenance.add('reconcile', data, {
           deduplication: { id: `reconcile:${organizationId}` },
           removeOnComplete: { count: 100 },
           removeOnFail: { count: 500 },
-        })
-        .catch((err: unknown) => {
-          throw new AppError(503, 'unavailable', 'could not queue the resync: Redis unreachable', {
-            cause: err,
-          });
+        }),
+        QUEUE_TIMEOUT_MS,
+        'queueing the resync',
+      ).catch((err: unknown) => {
+        throw new AppError(503, 'unavailable', 'could not queue the resync: Redis unreachable', {
+          cause: err,
         });
+      });
       return reply.status(202).send({ organizationId, queued: true, jobId: job.id });
     },
   );
