@@ -131,10 +131,9 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
     'dirsync_inbox_oldest_pending_age_seconds',
     'How long the longest-waiting pending event has waited since it was received, per organization.',
     ['organization_id'],
-    (g, { statuses }, now) => {
+    (g, { statuses }) => {
       for (const s of statuses?.organizations ?? []) {
-        const age = s.oldestPendingAt ? (now - s.oldestPendingAt.getTime()) / 1000 : 0;
-        g.set({ organization_id: s.organizationId }, Math.max(0, age));
+        g.set({ organization_id: s.organizationId }, s.oldestPendingAgeSeconds ?? 0);
       }
     },
   );
@@ -154,7 +153,7 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
     ['organization_id'],
     (g, { statuses }) => {
       for (const s of statuses?.organizations ?? []) {
-        g.set({ organization_id: s.organizationId }, s.pausedAt ? 1 : 0);
+        g.set({ organization_id: s.organizationId }, s.paused ? 1 : 0);
       }
     },
   );

@@ -2,7 +2,7 @@
 // `dirsync status`, so an operator reads the same numbers in both.
 
 /** Seconds from `since` to `now`, never negative; null when `since` is null. */
-export function ageSeconds(since: Date | null, now: Date = new Date()): number | null {
+function ageSeconds(since: Date | null, now: Date = new Date()): number | null {
   if (since === null) return null;
   return Math.max(0, Math.round((now.getTime() - since.getTime()) / 1000));
 }

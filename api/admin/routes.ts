@@ -2,7 +2,6 @@
 // the operator actions (replay, resync, pause, resume). Authentication and the
 // read-only guard are the enclosing scope's (api/admin/index.ts).
 import type { FastifyInstance } from 'fastify';
-import { ageSeconds } from '../../common/durations.ts';
 import { withTimeout } from '../../common/errors.ts';
 import {
   assertOrganizationExists,
@@ -18,22 +17,12 @@ import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
 import { listDeadEvents } from '../../db/repositories/inbox.repository.ts';
 import {
-  type OrganizationStatus,
   organizationStatus,
   organizationStatuses,
   pollStatuses,
 } from '../../db/repositories/status.repository.ts';
 import { AppError } from '../errors.ts';
 import type { DirsyncQueues } from '../queues.ts';
-
-/** The JSON shape of one organization's status: the row plus derived ages. */
-export function statusJson(status: OrganizationStatus, now = new Date()) {
-  return {
-    ...status,
-    paused: status.pausedAt !== null,
-    oldestPendingAgeSeconds: ageSeconds(status.oldestPendingAt, now),
-  };
-}
 
 /** BullMQ waits for an unreachable Redis without end; a request answers 503 instead. */
 const QUEUE_TIMEOUT_MS = 2_000;
@@ -81,14 +70,13 @@ export function registerAdminApi(
     '/api/organizations',
     { schema: { querystring: limitQuery() } },
     async (request) => {
-      const now = new Date();
       const [statuses, poll] = await Promise.all([
         organizationStatuses(db, { limit: request.query.limit }),
         pollStatuses(db),
       ]);
       return {
         total: statuses.total,
-        organizations: statuses.organizations.map((s) => statusJson(s, now)),
+        organizations: statuses.organizations,
         poll,
       };
     },
@@ -106,7 +94,7 @@ export function registerAdminApi(
           `unknown organization ${request.params.organizationId}`,
         );
       }
-      return statusJson(status);
+      return status;
     },
   );
 

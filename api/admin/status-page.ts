@@ -3,7 +3,7 @@
 // dashboard. Ids, counts and times only: no personal data, and no error texts
 // (they may quote payload values); those are in the JSON API and `dirsync dead list`.
 import type { FastifyInstance } from 'fastify';
-import { formatAgo } from '../../common/durations.ts';
+import { formatAgo, formatSeconds } from '../../common/durations.ts';
 import type { Resources } from '../../common/resources.ts';
 import { type DeadEvent, listDeadEvents } from '../../db/repositories/inbox.repository.ts';
 import {
@@ -80,13 +80,13 @@ function organizationRows({ statuses, now }: PageData): Html {
     return html`<tr><td colspan="9" class="muted">no organizations yet</td></tr>`;
   }
   return html`${statuses.organizations.map((s) => {
-    const waited = s.oldestPendingAt ? (now.getTime() - s.oldestPendingAt.getTime()) / 1000 : 0;
+    const waited = s.oldestPendingAgeSeconds ?? 0;
     const rowClass =
-      s.dead > 0 ? 'dead' : waited > SLOW_SECONDS ? 'slow' : s.pausedAt ? 'paused' : '';
+      s.dead > 0 ? 'dead' : waited > SLOW_SECONDS ? 'slow' : s.paused ? 'paused' : '';
     const state =
       s.dead > 0
         ? html`<span class="badge bad">dead events</span>`
-        : s.pausedAt
+        : s.paused
           ? html`<span class="badge warn">paused</span>`
           : s.pending > 0
             ? html`<span class="badge warn">catching up</span>`
@@ -96,7 +96,7 @@ function organizationRows({ statuses, now }: PageData): Html {
       <td>${state}</td>
       <td class="num">${s.activeSeats ?? '—'}</td>
       <td class="num">${s.pending}</td>
-      <td>${s.oldestPendingAt ? formatAgo(s.oldestPendingAt, now).replace(' ago', '') : '—'}</td>
+      <td>${s.oldestPendingAgeSeconds === null ? '—' : formatSeconds(s.oldestPendingAgeSeconds)}</td>
       <td class="num">${s.dead}</td>
       <td>${s.pausedAt ? time(s.pausedAt, now) : 'no'}</td>
       <td>${time(s.lastAppliedAt, now)}${s.lastAppliedEventId ? html`<br><code class="muted">${s.lastAppliedEventId}</code>` : ''}</td>
@@ -123,7 +123,7 @@ export function renderStatusPage(data: PageData): string {
   const orgs = statuses.organizations;
   const behind = orgs.filter((s) => s.pending > 0).length;
   const failing = orgs.filter((s) => s.dead > 0).length;
-  const paused = orgs.filter((s) => s.pausedAt).length;
+  const paused = orgs.filter((s) => s.paused).length;
   const shown =
     statuses.total > orgs.length ? ` (showing the ${orgs.length} needing attention first)` : '';
   const polling =

@@ -7,12 +7,15 @@ import type { Executor } from '../database.ts';
 
 export interface OrganizationStatus {
   organizationId: string;
+  paused: boolean;
   pausedAt: Date | null;
   /** Provisioned users whose state is active; null when not counted (`seats: false`). */
   activeSeats: number | null;
   pending: number;
   /** When the longest-waiting pending event was received; null with nothing pending. */
   oldestPendingAt: Date | null;
+  /** Seconds since then, by the database's clock (which stamped `received_at`). */
+  oldestPendingAgeSeconds: number | null;
   dead: number;
   lastAppliedEventId: string | null;
   lastAppliedAt: Date | null;
@@ -39,6 +42,7 @@ interface Row {
   paused_at: Date | null;
   pending: number;
   oldest_pending_at: Date | null;
+  oldest_pending_age_seconds: number | null;
   dead: number;
   last_applied_event_id: string | null;
   last_applied_at: Date | null;
@@ -64,7 +68,8 @@ export async function organizationStatuses(
   const seats = options.seats ?? true;
   const result = await sql<Row>`
     with pending as (
-      select organization_id, count(*) as pending, min(received_at) as oldest_pending_at
+      select organization_id, count(*) as pending, min(received_at) as oldest_pending_at,
+        greatest(0, extract(epoch from now() - min(received_at)))::float8 as oldest_pending_age_seconds
       from inbox
       where status = 'pending' and organization_id is not null ${only(sql.ref('organization_id'))}
       group by organization_id
@@ -80,6 +85,7 @@ export async function organizationStatuses(
     ), statuses as (
       select ids.id as organization_id, o.paused_at, o.last_applied_event_id, o.last_applied_at,
         o.last_reconciled_at, coalesce(p.pending, 0) as pending, p.oldest_pending_at,
+        p.oldest_pending_age_seconds,
         coalesce(d.dead, 0) as dead
       from ids
       left join organizations o on o.id = ids.id
@@ -105,10 +111,12 @@ export async function organizationStatuses(
     total: result.rows[0]?.total ?? 0,
     organizations: result.rows.map((r) => ({
       organizationId: r.organization_id,
+      paused: r.paused_at !== null,
       pausedAt: r.paused_at,
       activeSeats: r.active_seats,
       pending: r.pending,
       oldestPendingAt: r.oldest_pending_at,
+      oldestPendingAgeSeconds: r.oldest_pending_age_seconds,
       dead: r.dead,
       lastAppliedEventId: r.last_applied_event_id,
       lastAppliedAt: r.last_applied_at,
