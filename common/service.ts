@@ -2,9 +2,8 @@
 // process. Migrates at start-up unless MIGRATE_ON_START=false. On SIGTERM/SIGINT it
 // stops taking work, lets in-flight work finish, closes pools, within a bounded time.
 import type { FastifyInstance } from 'fastify';
-import { buildServer } from '../api/server.ts';
 import { ensureDatabase, migrateToLatest } from '../db/migrate.ts';
-import { startWorker, type WorkerHandle } from '../worker/worker.ts';
+import type { WorkerHandle } from '../worker/worker.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { openResources, type Resources } from './resources.ts';
@@ -39,10 +38,17 @@ export async function startService(
   const resources = openResources(config, logger);
   try {
     await prepareDatabase(resources);
-    const worker = options.worker ? await startWorker(resources) : undefined;
+    // Each side is loaded only when it runs: a worker process does not carry the
+    // HTTP stack (Fastify, the dashboard), nor an API process the appliers.
+    let worker: WorkerHandle | undefined;
+    if (options.worker) {
+      const { startWorker } = await import('../worker/worker.ts');
+      worker = await startWorker(resources);
+    }
     let server: FastifyInstance | undefined;
     let address: string | undefined;
     if (options.api) {
+      const { buildServer } = await import('../api/server.ts');
       server = await buildServer(resources);
       address = await server.listen({ host: config.HOST, port: config.PORT });
     }

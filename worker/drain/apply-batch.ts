@@ -59,6 +59,12 @@ export async function applyBatch(
   trx: Transaction,
   organizationId: string,
   limit: number,
+  /**
+   * Where the previous batch of this drain stopped. Starting after it skips the
+   * index entries of rows just applied (dead until vacuum); events that arrive
+   * late with an earlier time are found by the drain's final pass without it.
+   */
+  after?: { occurredAt: Date; eventId: string },
 ): Promise<BatchResult> {
   await lockOrganization(trx, organizationId);
   const organization = await ensureOrganization(trx, organizationId);
@@ -69,6 +75,15 @@ export async function applyBatch(
     .select(['event_id', 'event_type', 'occurred_at', 'received_at', 'payload'])
     .where('organization_id', '=', organizationId)
     .where('status', '=', 'pending')
+    .$if(after !== undefined, (qb) =>
+      qb.where((eb) =>
+        eb(
+          eb.refTuple('occurred_at', 'event_id'),
+          '>',
+          eb.tuple(after!.occurredAt, after!.eventId),
+        ),
+      ),
+    )
     .orderBy('occurred_at')
     .orderBy('event_id')
     .limit(limit)
@@ -99,6 +114,13 @@ export async function applyBatch(
   for (const event of events) outcomes.set(event.id, applyEvent(snapshot, event, effects));
   await saveSnapshot(trx, snapshot);
 
+  if (effects.revocations.size === 0) {
+    // No access is taken away in this batch: its commit need not wait for the WAL
+    // flush. If Postgres crashed before the flush, the batch would roll back whole,
+    // inbox statuses included, and be applied again (applying is idempotent). A batch
+    // that revokes sessions keeps the synchronous commit.
+    await sql`set local synchronous_commit = off`.execute(trx);
+  }
   const revoked = await revokeSessions(trx, [...effects.revocations.values()]);
   const audit = effects.audit.map((a) => ({
     ...a,

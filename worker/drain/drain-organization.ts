@@ -31,6 +31,7 @@ async function runBatch(
   resources: Drainer,
   organizationId: string,
   limit: number,
+  after: Parameters<typeof applyBatch>[3],
   log: Logger,
 ): Promise<BatchResult> {
   return pRetry(
@@ -38,7 +39,7 @@ async function runBatch(
       const end = resources.metrics.applyLatency.startTimer();
       const result = await resources.db
         .transaction()
-        .execute((trx) => applyBatch(trx, organizationId, limit));
+        .execute((trx) => applyBatch(trx, organizationId, limit, after));
       end();
       return result;
     },
@@ -118,13 +119,15 @@ export async function drainOrganization(
   let limit = fullLimit;
   // While isolating a failure: how many more events to apply one at a time.
   let isolating = 0;
+  let after: Parameters<typeof applyBatch>[3];
 
   for (;;) {
     let batch: BatchResult;
     try {
-      batch = await runBatch(resources, organizationId, limit, log);
+      batch = await runBatch(resources, organizationId, limit, after, log);
     } catch (caught) {
       const error = toError(caught);
+      after = undefined; // isolate from the organization's very first pending event
       if (isTransientError(error) || error.name === 'OrganizationBusyError') throw error;
       if (limit > 1) {
         // Find the event at fault: apply the failed batch's events one at a time.
@@ -140,9 +143,15 @@ export async function drainOrganization(
       continue;
     }
     if (batch.kind === 'paused') return { ...result, paused: true };
-    if (batch.kind === 'empty') return result;
+    if (batch.kind === 'empty') {
+      if (after === undefined) return result;
+      after = undefined; // a last pass from the start, for events that arrived late
+      continue;
+    }
 
     result.batches += 1;
+    const last = batch.events[batch.events.length - 1]!;
+    after = { occurredAt: last.occurred_at, eventId: last.event_id };
     const committedAt = Date.now();
     for (const event of batch.events) {
       const outcome = batch.outcomes.get(event.event_id) ?? 'applied';

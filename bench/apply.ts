@@ -1,0 +1,342 @@
+// npm run bench:apply — how fast the worker applies events, on real Postgres and Redis.
+//  1. bulk: one organization's initial sync (50,000 users, 500 groups, 50,000
+//     memberships), events/s, beside the raw rate of a batched upsert of the same rows;
+//  2. fan-out: 200 organizations × 500 events at once, events/s;
+//  3. time to revoke: while (1) runs, dsync.user.deleted for users of other
+//     organizations is posted to the real webhook endpoint; from POST to the
+//     revocation message (sent after commit), p50/p99;
+//  4. the worker process's peak memory.
+// The last line is one JSON object with every figure.
+import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
+import { parseEvent } from '../common/events.ts';
+import { createLogger } from '../common/logger.ts';
+import { SESSIONS_REVOKED_CHANNEL, type SessionsRevokedMessage } from '../common/queues.ts';
+import { createRedis } from '../common/redis.ts';
+import { openResources } from '../common/resources.ts';
+import { triggerDrain, triggerDrains } from '../common/triggers.ts';
+import type { Database } from '../db/database.ts';
+import { insertEvents } from '../db/repositories/inbox.repository.ts';
+import { initialSync, userDeleted } from '../test/support/directory.ts';
+import type { WireEvent } from '../test/support/events.ts';
+import {
+  benchConfig,
+  dropSchema,
+  freshSchema,
+  peakMemoryMb,
+  percentile,
+  report,
+  round,
+  signWebhook,
+  startProcess,
+  stopProcess,
+  waitFor,
+} from './support.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    users: { type: 'string', default: '50000' },
+    groups: { type: 'string', default: '500' },
+    memberships: { type: 'string', default: '50000' },
+    orgs: { type: 'string', default: '200' },
+    'events-per-org': { type: 'string', default: '500' },
+  },
+});
+const USERS = Number(args.users);
+const GROUPS = Number(args.groups);
+const MEMBERSHIPS = Number(args.memberships);
+const ORGS = Number(args.orgs);
+const PER_ORG = Number(args['events-per-org']);
+const SECRET = 'whsec_bench_apply';
+const REVOKE_ORGS = 10;
+const REVOKE_USERS = 40;
+
+const config = benchConfig('apply', { WORKOS_WEBHOOK_SECRET: SECRET, PORT: '0' });
+const logger = createLogger({ LOG_LEVEL: 'silent' });
+
+async function store(db: Database, events: readonly WireEvent[]) {
+  for (let i = 0; i < events.length; i += 1000) {
+    await insertEvents(
+      db,
+      events.slice(i, i + 1000).map((e) => {
+        const parsed = parseEvent(e);
+        return {
+          eventId: e.id,
+          organizationId: parsed.organizationId,
+          eventType: e.event,
+          occurredAt: parsed.occurredAt,
+          source: 'webhook' as const,
+          payload: JSON.stringify(e),
+          status: 'pending' as const,
+        };
+      }),
+    );
+  }
+}
+
+const pending = async (db: Database) =>
+  Number(
+    (
+      await sql<{
+        n: number;
+      }>`select count(*)::int as n from inbox where status = 'pending'`.execute(db)
+    ).rows[0]!.n,
+  );
+
+/** The limit: the same rows written by batched upserts, 1,000 a statement, no logic. */
+async function rawUpsertRate(
+  events: readonly WireEvent[],
+): Promise<{ rows: number; seconds: number }> {
+  const raw = benchConfig('apply_raw');
+  const db = await freshSchema(raw);
+  try {
+    const users = new Map<string, ReturnType<typeof toUser>>();
+    const groups = new Map<string, ReturnType<typeof toGroup>>();
+    const memberships: Array<{ group: string; user: string; at: Date; id: string }> = [];
+    const now = new Date();
+    function toUser(d: Record<string, unknown>, e: WireEvent) {
+      return {
+        id: crypto.randomUUID(),
+        directory_user_id: d.id as string,
+        organization_id: d.organization_id as string,
+        directory_id: d.directory_id as string,
+        idp_id: d.idp_id as string,
+        email: d.email as string,
+        first_name: d.first_name as string,
+        last_name: d.last_name as string,
+        state: d.state as string,
+        role: 'member',
+        roles: ['member'],
+        custom_attributes: JSON.stringify(d.custom_attributes),
+        source_updated_at: new Date(d.updated_at as string),
+        source_event_at: new Date(e.created_at),
+        source_event_id: e.id,
+        memberships_ended_at: null,
+        memberships_ended_by: null,
+        deleted_at: null,
+      };
+    }
+    function toGroup(d: Record<string, unknown>, e: WireEvent) {
+      return {
+        id: crypto.randomUUID(),
+        directory_group_id: d.id as string,
+        organization_id: d.organization_id as string,
+        directory_id: d.directory_id as string,
+        idp_id: d.idp_id as string,
+        name: d.name as string,
+        source_updated_at: new Date(d.updated_at as string),
+        source_event_at: new Date(e.created_at),
+        source_event_id: e.id,
+        deleted_at: null,
+      };
+    }
+    for (const e of events) {
+      if (e.event === 'dsync.user.created') users.set(e.data.id as string, toUser(e.data, e));
+      if (e.event === 'dsync.group.created') groups.set(e.data.id as string, toGroup(e.data, e));
+    }
+    for (const e of events) {
+      if (e.event !== 'dsync.group.user_added') continue;
+      const d = e.data as { user: { id: string }; group: { id: string } };
+      memberships.push({
+        group: groups.get(d.group.id)!.id,
+        user: users.get(d.user.id)!.id,
+        at: now,
+        id: e.id,
+      });
+    }
+    const started = performance.now();
+    const userRows = [...users.values()];
+    for (let i = 0; i < userRows.length; i += 1000) {
+      await db
+        .insertInto('users')
+        .values(userRows.slice(i, i + 1000))
+        .onConflict((oc) =>
+          oc
+            .column('directory_user_id')
+            .doUpdateSet((eb) => ({
+              email: eb.ref('excluded.email'),
+              state: eb.ref('excluded.state'),
+            })),
+        )
+        .execute();
+    }
+    await db
+      .insertInto('groups')
+      .values([...groups.values()])
+      .onConflict((oc) =>
+        oc.column('directory_group_id').doUpdateSet((eb) => ({ name: eb.ref('excluded.name') })),
+      )
+      .execute();
+    for (let i = 0; i < memberships.length; i += 1000) {
+      await db
+        .insertInto('group_memberships')
+        .values(
+          memberships.slice(i, i + 1000).map((m) => ({
+            group_id: m.group,
+            user_id: m.user,
+            organization_id: 'org_bulk',
+            source_event_at: m.at,
+            source_event_id: m.id,
+            removed_at: null,
+          })),
+        )
+        .onConflict((oc) =>
+          oc
+            .columns(['group_id', 'user_id'])
+            .doUpdateSet((eb) => ({ removed_at: eb.ref('excluded.removed_at') })),
+        )
+        .execute();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { rows: users.size + groups.size + memberships.length, seconds };
+  } finally {
+    await dropSchema(db, raw);
+    await db.destroy();
+  }
+}
+
+async function main() {
+  const db = await freshSchema(config);
+  const resources = openResources(config, logger);
+  const cleanRedis = createRedis(config, 'worker');
+  const keys = await cleanRedis.keys(`${config.REDIS_PREFIX}:*`);
+  if (keys.length > 0) await cleanRedis.del(...keys);
+
+  const bulk = initialSync({
+    org: 'org_bulk',
+    users: USERS,
+    groups: GROUPS,
+    memberships: MEMBERSHIPS,
+  });
+  report(`raw batched upsert of the same ${USERS + GROUPS + MEMBERSHIPS} rows …`);
+  const raw = await rawUpsertRate(bulk);
+  const rawRate = raw.rows / raw.seconds;
+  report(`  raw upsert: ${round(rawRate, 0)} rows/s (${round(raw.seconds, 2)} s)`);
+
+  const worker = await startProcess('worker/main.ts', config);
+  const api = await startProcess('api/main.ts', config);
+  const subscriber = createRedis(config, 'subscriber');
+  try {
+    // Organizations whose users get deprovisioned during the bulk sync, each user with sessions.
+    const revokeOrgs = Array.from({ length: REVOKE_ORGS }, (_, i) => `org_live_${i}`);
+    for (const org of revokeOrgs) await store(db, initialSync({ org, users: REVOKE_USERS }));
+    await triggerDrains(resources.drainQueue, revokeOrgs);
+    await waitFor(async () => (await pending(db)) === 0, 60_000);
+    await sql`insert into sessions (user_id) select id from users cross join generate_series(1, 2)`.execute(
+      db,
+    );
+    const userIds = new Map(
+      (await db.selectFrom('users').select(['id', 'directory_user_id']).execute()).map((u) => [
+        u.directory_user_id,
+        u.id,
+      ]),
+    );
+
+    report(`bulk: storing ${bulk.length} events of one organization …`);
+    await store(db, bulk);
+
+    const revokedAt = new Map<string, number>();
+    await subscriber.subscribe(SESSIONS_REVOKED_CHANNEL);
+    subscriber.on('message', (_channel, message) => {
+      const m = JSON.parse(message) as SessionsRevokedMessage;
+      if (!revokedAt.has(m.userId)) revokedAt.set(m.userId, performance.now());
+    });
+
+    const posted = new Map<string, number>();
+    const statuses: number[] = [];
+    let bulkDone = false;
+    const started = performance.now();
+    await triggerDrain(resources.drainQueue, 'org_bulk');
+    const poster = (async () => {
+      let n = 0;
+      while (!bulkDone && n < REVOKE_ORGS * REVOKE_USERS) {
+        const org = revokeOrgs[n % REVOKE_ORGS]!;
+        const index = Math.floor(n / REVOKE_ORGS);
+        n += 1;
+        const event = userDeleted(org, index, Date.UTC(2026, 10, 1) + n);
+        const body = JSON.stringify(event);
+        const userId = userIds.get(`directory_user_${org}_${index}`)!;
+        const t = performance.now();
+        posted.set(userId, t);
+        const response = await fetch(`${api.address}/webhooks/workos`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'workos-signature': signWebhook(body, SECRET),
+          },
+          body,
+        });
+        statuses.push(response.status);
+        await response.arrayBuffer();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await waitFor(async () => (await pending(db)) === 0, 600_000, 100);
+    const bulkSeconds = (performance.now() - started) / 1000;
+    bulkDone = true;
+    await poster;
+    await waitFor(async () => [...posted.keys()].every((id) => revokedAt.has(id)), 10_000).catch(
+      () => {},
+    );
+    const latencies = [...posted].flatMap(([id, t]) =>
+      revokedAt.has(id) ? [revokedAt.get(id)! - t] : [],
+    );
+    const bulkRate = bulk.length / bulkSeconds;
+    report(
+      `  bulk: ${bulk.length} events in ${round(bulkSeconds, 2)} s = ${round(bulkRate, 0)} events/s`,
+    );
+    report(`  bulk / raw upsert rate: ${round(bulkRate / rawRate, 3)}`);
+    report(
+      `  time to revoke under load: ${latencies.length}/${posted.size} revoked, p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms, max ${round(Math.max(...latencies))} ms (webhook statuses: ${[...new Set(statuses)].join(',')})`,
+    );
+
+    const fanOrgs = Array.from({ length: ORGS }, (_, i) => `org_fan_${i}`);
+    report(`fan-out: storing ${ORGS} × ${PER_ORG} events …`);
+    const fanEvents = fanOrgs.flatMap((org) => initialSync({ org, users: PER_ORG - 1 }));
+    await store(db, fanEvents);
+    const fanStarted = performance.now();
+    await triggerDrains(resources.drainQueue, fanOrgs);
+    await waitFor(async () => (await pending(db)) === 0, 600_000, 100);
+    const fanSeconds = (performance.now() - fanStarted) / 1000;
+    const fanRate = fanEvents.length / fanSeconds;
+    report(
+      `  fan-out: ${fanEvents.length} events in ${round(fanSeconds, 2)} s = ${round(fanRate, 0)} events/s`,
+    );
+
+    const memory = peakMemoryMb(worker.child.pid!);
+    report(`  worker peak memory (VmHWM): ${memory} MB`);
+
+    const summary = {
+      bench: 'apply',
+      cores: (await import('node:os')).availableParallelism(),
+      raw_upsert_rows_per_s: round(rawRate, 0),
+      bulk_events: bulk.length,
+      bulk_seconds: round(bulkSeconds, 2),
+      bulk_events_per_s: round(bulkRate, 0),
+      bulk_to_raw_ratio: round(bulkRate / rawRate, 3),
+      revoke_samples: latencies.length,
+      revoke_posted: posted.size,
+      revoke_p50_ms: round(percentile(latencies, 50)),
+      revoke_p99_ms: round(percentile(latencies, 99)),
+      revoke_max_ms: round(Math.max(...latencies)),
+      fanout_orgs: ORGS,
+      fanout_events: fanEvents.length,
+      fanout_seconds: round(fanSeconds, 2),
+      fanout_events_per_s: round(fanRate, 0),
+      worker_peak_memory_mb: memory,
+    };
+    report(JSON.stringify(summary));
+  } finally {
+    await subscriber.quit().catch(() => {});
+    await stopProcess(api.child);
+    await stopProcess(worker.child);
+    const left = await cleanRedis.keys(`${config.REDIS_PREFIX}:*`);
+    if (left.length > 0) await cleanRedis.del(...left);
+    cleanRedis.disconnect();
+    await resources.close();
+    await dropSchema(db, config);
+    await db.destroy();
+  }
+}
+
+await main();

@@ -1,0 +1,115 @@
+// What the benchmarks share: a scratch schema, child service processes, signing,
+// percentiles, peak memory, and the one-JSON-line summary.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { sql } from 'kysely';
+import { type Config, loadConfig } from '../common/config.ts';
+import { createDatabase, type Database } from '../db/database.ts';
+import { ensureDatabase, migrateToLatest } from '../db/migrate.ts';
+
+export function benchConfig(name: string, overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    DATABASE_SCHEMA: `bench_${name}`,
+    REDIS_PREFIX: `dirsync-bench-${name}`,
+    LOG_LEVEL: 'silent',
+    WORKOS_POLL_INTERVAL_MS: '0',
+    ...overrides,
+  });
+}
+
+/** A fresh, migrated schema for one benchmark. */
+export async function freshSchema(config: Config): Promise<Database> {
+  await ensureDatabase(config);
+  const db = createDatabase(config, { poolMax: 8 });
+  await sql`drop schema if exists ${sql.id(config.DATABASE_SCHEMA)} cascade`.execute(db);
+  await migrateToLatest(db, config.DATABASE_SCHEMA);
+  return db;
+}
+
+export async function dropSchema(db: Database, config: Config): Promise<void> {
+  await sql`drop schema if exists ${sql.id(config.DATABASE_SCHEMA)} cascade`.execute(db);
+}
+
+export function configEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    env[key] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return env;
+}
+
+/** Starts `node <entry>` with the config; resolves once it logged 'dirsync started'. */
+export async function startProcess(
+  entry: string,
+  config: Config,
+  extra: Record<string, string> = {},
+): Promise<{ child: ChildProcess; address?: string }> {
+  const child = spawn(process.execPath, [entry], {
+    env: {
+      ...process.env,
+      ...configEnv(config),
+      LOG_LEVEL: 'info',
+      MIGRATE_ON_START: 'false',
+      ...extra,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const parsed = JSON.parse(line) as { msg?: string; address?: string };
+    if (parsed.msg === 'dirsync started') {
+      lines.on('line', () => {}); // keep draining stdout
+      return { child, address: parsed.address };
+    }
+  }
+  throw new Error(`${entry} exited before it started`);
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** Peak resident memory of a running process, in MB (Linux: VmHWM). */
+export function peakMemoryMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return Math.round((kb / 1024) * 10) / 10;
+}
+
+export function signWebhook(body: string, secret: string, timestamp = Date.now()): string {
+  const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return `t=${timestamp}, v1=${signature}`;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Prints a line for people; the summary goes last, as one JSON object. */
+export function report(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
