@@ -146,17 +146,16 @@ async function rawUpsertRate(
     }
     const started = performance.now();
     const userRows = [...users.values()];
+    // biome-ignore format: the formatter alternates between two layouts of this loop
     for (let i = 0; i < userRows.length; i += 1000) {
       await db
         .insertInto('users')
         .values(userRows.slice(i, i + 1000))
         .onConflict((oc) =>
-          oc
-            .column('directory_user_id')
-            .doUpdateSet((eb) => ({
-              email: eb.ref('excluded.email'),
-              state: eb.ref('excluded.state'),
-            })),
+          oc.column('directory_user_id').doUpdateSet((eb) => ({
+            email: eb.ref('excluded.email'),
+            state: eb.ref('excluded.state'),
+          })),
         )
         .execute();
     }
