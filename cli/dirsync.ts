@@ -2,8 +2,12 @@
 // 1 failure, 2 usage or not found, 78 bad configuration.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config.ts';
+import { registerDead } from './commands/dead.ts';
 import { registerMigrate } from './commands/migrate.ts';
+import { registerPauseResume } from './commands/pause.ts';
+import { registerReplay } from './commands/replay.ts';
 import { registerResync } from './commands/resync.ts';
+import { registerStatus } from './commands/status.ts';
 import { CliError, createCliContext } from './context.ts';
 
 const cli = createCliContext();
@@ -14,6 +18,10 @@ const program = new Command('dirsync')
 
 registerMigrate(program, cli);
 registerResync(program, cli);
+registerStatus(program, cli);
+registerReplay(program, cli);
+registerDead(program, cli);
+registerPauseResume(program, cli);
 
 try {
   await program.parseAsync(process.argv);

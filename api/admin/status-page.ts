@@ -7,6 +7,7 @@ import { formatAgo, formatSeconds } from '../../common/durations.ts';
 import type { Resources } from '../../common/resources.ts';
 import { type DeadEvent, listDeadEvents } from '../../db/repositories/inbox.repository.ts';
 import {
+  type OrganizationState,
   type OrganizationStatuses,
   organizationStatuses,
   type PollStatus,
@@ -18,6 +19,13 @@ const SHOWN_ORGANIZATIONS = 500;
 const SHOWN_DEAD_EVENTS = 25;
 /** A backlog waiting longer than this is highlighted. */
 const SLOW_SECONDS = 300;
+
+const badges: Record<OrganizationState, string> = {
+  dead_events: 'bad',
+  paused: 'warn',
+  catching_up: 'warn',
+  in_sync: 'ok',
+};
 
 const entities: Record<string, string> = {
   '&': '&amp;',
@@ -83,14 +91,7 @@ function organizationRows({ statuses, now }: PageData): Html {
     const waited = s.oldestPendingAgeSeconds ?? 0;
     const rowClass =
       s.dead > 0 ? 'dead' : waited > SLOW_SECONDS ? 'slow' : s.paused ? 'paused' : '';
-    const state =
-      s.dead > 0
-        ? html`<span class="badge bad">dead events</span>`
-        : s.paused
-          ? html`<span class="badge warn">paused</span>`
-          : s.pending > 0
-            ? html`<span class="badge warn">catching up</span>`
-            : html`<span class="badge ok">in sync</span>`;
+    const state = html`<span class="badge ${badges[s.state]}">${s.state.replace('_', ' ')}</span>`;
     return html`<tr class="${rowClass}" data-organization="${s.organizationId}">
       <td><code>${s.organizationId}</code></td>
       <td>${state}</td>

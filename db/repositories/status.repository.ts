@@ -5,8 +5,12 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../database.ts';
 
+/** One word for an operator: what needs attention first wins. */
+export type OrganizationState = 'dead_events' | 'paused' | 'catching_up' | 'in_sync';
+
 export interface OrganizationStatus {
   organizationId: string;
+  state: OrganizationState;
   paused: boolean;
   pausedAt: Date | null;
   /** Provisioned users whose state is active; null when not counted (`seats: false`). */
@@ -111,6 +115,14 @@ export async function organizationStatuses(
     total: result.rows[0]?.total ?? 0,
     organizations: result.rows.map((r) => ({
       organizationId: r.organization_id,
+      state:
+        r.dead > 0
+          ? 'dead_events'
+          : r.paused_at
+            ? 'paused'
+            : r.pending > 0
+              ? 'catching_up'
+              : 'in_sync',
       paused: r.paused_at !== null,
       pausedAt: r.paused_at,
       activeSeats: r.active_seats,

@@ -1,0 +1,31 @@
+// Output of the operator commands: plain text for people, `--json` for scripts.
+
+/** A text table; the last column is not padded, so a long error does not widen every line. */
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): string[] {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers.map((h) => h.toUpperCase())), ...rows.map(line)];
+}
+
+/** Prints `value` as one JSON document, or the human lines. */
+export function print(
+  cli: { out(line: string): void },
+  json: boolean | undefined,
+  value: unknown,
+  human: () => string[],
+): void {
+  if (json) cli.out(JSON.stringify(value, null, 2));
+  else for (const line of human()) cli.out(line);
+}
+
+/** What happened to the drain trigger after an action. */
+export function drainNote(triggered: boolean): string {
+  return triggered ? 'drain triggered' : 'drain not triggered (the sweeper will pick it up)';
+}

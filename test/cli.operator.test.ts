@@ -1,0 +1,215 @@
+// The operator commands run as an operator runs them: the real bin/dirsync in a
+// child process, against this file's schema and Redis prefix.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { describe, expect, it, vi } from 'vitest';
+import { QUEUES } from '../common/queues.ts';
+import { findEvent } from '../db/repositories/inbox.repository.ts';
+import { findOrganization } from '../db/repositories/organizations.repository.ts';
+import { useTestContext } from './support/context.ts';
+import { DEAD_ERROR, seedOperatorWorld } from './support/operator-fixtures.ts';
+
+const ctx = useTestContext('cli_operator');
+// Each command is a Node.js start-up (about a second on a busy CI machine).
+vi.setConfig({ testTimeout: 60_000 });
+const bin = fileURLToPath(new URL('../bin/dirsync', import.meta.url));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function dirsync(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      bin,
+      args,
+      {
+        timeout: 20_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: ctx.config.DATABASE_URL,
+          DATABASE_SCHEMA: ctx.config.DATABASE_SCHEMA,
+          REDIS_URL: ctx.config.REDIS_URL,
+          REDIS_PREFIX: ctx.config.REDIS_PREFIX,
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const json = <T>(run: Run): T => {
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as T;
+};
+
+async function waitingDrains(): Promise<string[]> {
+  const redis = ctx.redis();
+  const queue = new Queue(QUEUES.drain, { connection: redis, prefix: ctx.config.REDIS_PREFIX });
+  try {
+    const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
+    return jobs.map((j) => (j.data as { organizationId: string }).organizationId);
+  } finally {
+    await queue.close();
+    await redis.quit();
+  }
+}
+
+describe('dirsync status', () => {
+  it('prints every organization, JSON for scripts and a table for people', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'status');
+    const { organizations } = json<{ organizations: Array<Record<string, unknown>> }>(
+      await dirsync(['status', '--json']),
+    );
+    expect(organizations.find((o) => o.organizationId === w.failing)).toMatchObject({
+      state: 'dead_events',
+      dead: 1,
+      pending: 0,
+    });
+    expect(organizations.find((o) => o.organizationId === w.paused)).toMatchObject({
+      state: 'paused',
+      paused: true,
+      pending: 2,
+    });
+    expect(organizations.find((o) => o.organizationId === w.healthy)).toMatchObject({
+      state: 'in_sync',
+      activeSeats: 2,
+    });
+
+    const text = await dirsync(['status', '--org', w.paused]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.split('\n');
+    expect(lines[0]).toMatch(/^ORGANIZATION\s+STATE\s+SEATS\s+PENDING\s+OLDEST PENDING\s+DEAD/);
+    expect(lines[1]).toMatch(new RegExp(`^${w.paused}\\s+paused\\s+0\\s+2\\s+10m`));
+    expect(text.stdout).toContain('1 organizations');
+  });
+
+  it('exits 2 with a clear message for an unknown organization', async () => {
+    const run = await dirsync(['status', '--org', 'org_nobody']);
+    expect(run).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'dirsync: unknown organization org_nobody\n',
+    });
+  });
+});
+
+describe('dirsync dead list', () => {
+  it('lists dead events with their errors', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'dead');
+    const { events } = json<{ events: Array<Record<string, unknown>> }>(
+      await dirsync(['dead', 'list', '--org', w.failing, '--json']),
+    );
+    expect(events).toEqual([
+      expect.objectContaining({ event_id: w.failingEventId, last_error: DEAD_ERROR, attempts: 5 }),
+    ]);
+    const text = await dirsync(['dead', 'list', '--org', w.failing]);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^${w.failingEventId}\\s+${w.failing}\\s+dsync.user.updated\\s+\\S+\\s+5\\s+${DEAD_ERROR}$`,
+        'm',
+      ),
+    );
+    const unknown = await dirsync(['dead', 'list', '--org', 'org_nobody']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('dirsync: unknown organization org_nobody\n');
+  });
+});
+
+describe('dirsync replay', () => {
+  it('replays one event and triggers its organization', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replay1');
+    const r = json<Record<string, unknown>>(await dirsync(['replay', w.failingEventId, '--json']));
+    expect(r).toMatchObject({ eventId: w.failingEventId, previousStatus: 'dead', triggered: true });
+    expect(await findEvent(ctx.db, w.failingEventId)).toMatchObject({ status: 'pending' });
+    expect(await waitingDrains()).toContain(w.failing);
+  });
+
+  it('replays every dead event of an organization', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replayall');
+    const run = await dirsync(['replay', '--org', w.failing, '--dead']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      `replayed 1 dead events of ${w.failing}; drain triggered\n  ${w.failingEventId}\n`,
+    );
+    const again = await dirsync(['replay', '--org', w.failing, '--dead', '--json']);
+    expect(json(again)).toEqual({ organizationId: w.failing, eventIds: [], triggered: false });
+  });
+
+  it('exits 2 for unknown or ignored events, unknown organizations and missing arguments', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replaybad');
+    const cases: Array<[string[], RegExp]> = [
+      [['replay', 'event_nobody'], /^dirsync: unknown event event_nobody\n$/],
+      [['replay', w.ignoredEventId], /was ignored; there is nothing to replay/],
+      [['replay', '--org', 'org_nobody', '--dead'], /^dirsync: unknown organization org_nobody\n$/],
+      [['replay'], /give an event id, or --org <id> --dead/],
+      [['replay', '--org', w.failing], /give an event id, or --org <id> --dead/],
+      [['replay', w.failingEventId, '--org', w.failing, '--dead'], /not both/],
+    ];
+    for (const [args, stderr] of cases) {
+      const run = await dirsync(args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toMatch(stderr);
+      expect(run.stdout).toBe('');
+    }
+    expect(await findEvent(ctx.db, w.failingEventId)).toMatchObject({ status: 'dead' });
+  });
+
+  it('still replays when Redis is down, and says the sweeper will trigger the drain', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replaynoredis');
+    const run = await dirsync(['replay', w.failingEventId], { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('drain not triggered (the sweeper will pick it up)');
+    expect(run.stderr).toMatch(/^warning: could not trigger a drain of org_failing_/);
+    expect(await findEvent(ctx.db, w.failingEventId)).toMatchObject({ status: 'pending' });
+  });
+});
+
+describe('dirsync pause and resume', () => {
+  it('pauses, resumes and triggers a drain on resume', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'pause');
+    const paused = await dirsync(['pause', '--org', w.healthy]);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain(`paused ${w.healthy}`);
+    expect((await findOrganization(ctx.db, w.healthy))?.paused_at).toBeInstanceOf(Date);
+
+    const resumed = json<Record<string, unknown>>(
+      await dirsync(['resume', '--org', w.healthy, '--json']),
+    );
+    expect(resumed).toMatchObject({ id: w.healthy, paused_at: null, triggered: true });
+    expect((await findOrganization(ctx.db, w.healthy))?.paused_at).toBeNull();
+    expect(await waitingDrains()).toContain(w.healthy);
+  });
+
+  it('exits 2 for an unknown organization or a missing --org, and creates nothing', async () => {
+    for (const args of [
+      ['pause', '--org', 'org_nobody'],
+      ['resume', '--org', 'org_nobody'],
+      ['pause'],
+    ]) {
+      const run = await dirsync(args);
+      expect(run.code, args.join(' ')).toBe(2);
+    }
+    expect(await findOrganization(ctx.db, 'org_nobody')).toBeUndefined();
+  });
+});
+
+describe('dirsync errors', () => {
+  it('exits 78 on bad configuration and 1 when Postgres is unreachable', async () => {
+    const config = await dirsync(['status'], { DATABASE_SCHEMA: 'Not-An-Identifier' });
+    expect(config.code).toBe(78);
+    expect(config.stderr).toMatch(/^invalid configuration: DATABASE_SCHEMA/);
+    const down = await dirsync(['status'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^dirsync: /);
+  });
+});
