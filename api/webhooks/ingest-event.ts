@@ -1,0 +1,112 @@
+// From an authenticated webhook body to a committed inbox row, then a drain trigger.
+// The order is the durability rule (DESIGN.md, rule 1): validate, commit, and only
+// then trigger; the answer is 200 only once the row is committed. A trigger that
+// cannot be enqueued (Redis down or slow) does not fail the delivery: the event is
+// stored, and the sweeper re-triggers organizations with pending rows.
+import { withTimeout } from '../../common/errors.ts';
+import { InvalidEventError, parseEvent } from '../../common/events.ts';
+import type { Resources } from '../../common/resources.ts';
+import { triggerDrains } from '../../common/triggers.ts';
+import type { IncomingEvent } from '../../db/repositories/inbox.repository.ts';
+import { AppError } from '../errors.ts';
+import { createBatcher } from './batcher.ts';
+import { createInboxWriter } from './inbox-writer.ts';
+
+/** Longest a delivery waits for its insert before answering 503 (the provider retries). */
+export const STORE_TIMEOUT_MS = 10_000;
+/** Longest a delivery waits for its trigger before answering 200 without it. */
+export const TRIGGER_TIMEOUT_MS = 250;
+
+export interface Ingested {
+  eventId: string;
+  eventType: string;
+  organizationId: string | null;
+  status: 'pending' | 'ignored';
+  duplicate: boolean;
+}
+
+/** Anything with pino's `warn`: the request's logger. */
+type Log = { warn(obj: object, msg: string): void };
+
+export type IngestEvent = (body: string, log: Log) => Promise<Ingested>;
+
+type WebhookEvent = IncomingEvent & { status: 'pending' | 'ignored' };
+
+/** The inbox row of a webhook body, which is stored as it is. Throws a 400 AppError. */
+export function decodeEvent(body: string): WebhookEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    throw new AppError(400, 'invalid_json', 'the body is not valid JSON');
+  }
+  let parsed: ReturnType<typeof parseEvent>;
+  try {
+    parsed = parseEvent(json);
+  } catch (err) {
+    if (err instanceof InvalidEventError) throw new AppError(400, 'invalid_event', err.message);
+    throw err;
+  }
+  const common = {
+    organizationId: parsed.organizationId,
+    occurredAt: parsed.occurredAt,
+    source: 'webhook',
+    payload: body,
+  } as const;
+  return parsed.kind === 'directory'
+    ? { ...common, eventId: parsed.event.id, eventType: parsed.event.event, status: 'pending' }
+    : { ...common, eventId: parsed.id, eventType: parsed.type, status: 'ignored' };
+}
+
+export function createIngestor(
+  resources: Pick<Resources, 'db' | 'drainQueue' | 'metrics'>,
+): IngestEvent {
+  const { drainQueue, metrics } = resources;
+  const write = createInboxWriter(resources.db);
+  // Triggers of concurrent deliveries leave in one round trip, one per organization.
+  // Each enters the batch after its own commit, so no trigger can run before the row
+  // it is for is visible.
+  const trigger = createBatcher(
+    async (organizationIds: string[]) => {
+      await withTimeout(
+        triggerDrains(drainQueue, organizationIds),
+        TRIGGER_TIMEOUT_MS,
+        'drain trigger',
+      );
+      return organizationIds.map(() => undefined);
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
+
+  return async (body, log) => {
+    const event = decodeEvent(body);
+    let inserted: boolean;
+    try {
+      ({ inserted } = await withTimeout(write(event), STORE_TIMEOUT_MS, 'inbox insert'));
+    } catch (err) {
+      throw new AppError(503, 'unavailable', 'the event could not be stored; retry later', {
+        cause: err,
+      });
+    }
+    metrics.eventsIngested.inc({ source: 'webhook', result: inserted ? 'new' : 'duplicate' });
+    // A redelivered directory event is triggered again (BullMQ deduplicates): its first
+    // delivery may have been committed by a process that died before triggering.
+    if (event.status === 'pending' && event.organizationId) {
+      try {
+        await trigger(event.organizationId);
+      } catch (err) {
+        log.warn(
+          { err, orgId: event.organizationId, eventId: event.eventId },
+          'drain trigger not enqueued; the sweeper will re-trigger',
+        );
+      }
+    }
+    return {
+      eventId: event.eventId,
+      eventType: event.eventType,
+      organizationId: event.organizationId,
+      status: event.status,
+      duplicate: !inserted,
+    };
+  };
+}

@@ -1,0 +1,84 @@
+// Group commit's batcher: concurrent calls share a batch, each caller gets its own
+// result, and a failed batch fails every caller in it and nobody else.
+import { describe, expect, it } from 'vitest';
+import { createBatcher } from '../api/webhooks/batcher.ts';
+
+/** A batch runner whose batches finish when the test says so. */
+function controlled() {
+  const batches: { items: number[]; finish: (fail?: Error) => void }[] = [];
+  const run = (items: number[]) =>
+    new Promise<string[]>((resolve, reject) => {
+      batches.push({
+        items,
+        finish: (fail) => (fail ? reject(fail) : resolve(items.map((i) => `done ${i}`))),
+      });
+    });
+  return { batches, run };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('batcher (group commit)', () => {
+  it('puts the calls of one turn of the event loop in one batch', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1 });
+    const results = [1, 2, 3].map((i) => call(i));
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1, 2, 3]]);
+    batches[0]!.finish();
+    expect(await Promise.all(results)).toEqual(['done 1', 'done 2', 'done 3']);
+  });
+
+  it('gathers calls made while every slot is busy into the next batch, up to maxBatch', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, { maxBatch: 2, maxInFlight: 1 });
+    const first = call(1);
+    await tick();
+    const later = [2, 3, 4].map((i) => call(i));
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1]]);
+    batches[0]!.finish();
+    expect(await first).toBe('done 1');
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1], [2, 3]]);
+    batches[1]!.finish();
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1], [2, 3], [4]]);
+    batches[2]!.finish();
+    expect(await Promise.all(later)).toEqual(['done 2', 'done 3', 'done 4']);
+  });
+
+  it('runs up to maxInFlight batches at once', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, { maxBatch: 1, maxInFlight: 2 });
+    const results = [1, 2, 3].map((i) => call(i));
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1], [2]]);
+    batches[1]!.finish();
+    await tick();
+    expect(batches.map((b) => b.items)).toEqual([[1], [2], [3]]);
+    batches[0]!.finish();
+    batches[2]!.finish();
+    expect(await Promise.all(results)).toEqual(['done 1', 'done 2', 'done 3']);
+  });
+
+  it('fails every call of a failed batch, and only those', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1 });
+    const failed = [1, 2].map((i) => call(i));
+    await tick();
+    const next = call(3);
+    batches[0]!.finish(new Error('connection lost'));
+    for (const f of failed) await expect(f).rejects.toThrow('connection lost');
+    await tick();
+    batches[1]!.finish();
+    expect(await next).toBe('done 3');
+  });
+
+  it('fails the calls of a batch that returns the wrong number of results', async () => {
+    const call = createBatcher(async () => ['one'], { maxBatch: 100, maxInFlight: 1 });
+    const results = [call(1), call(2)];
+    for (const r of results)
+      await expect(r).rejects.toThrow('batch returned 1 results for 2 items');
+  });
+});

@@ -1,0 +1,191 @@
+// Bad deliveries to POST /webhooks/workos: each gets its status and a JSON error,
+// and none writes a row or enqueues a trigger.
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../api/server.ts';
+import type { Resources } from '../common/resources.ts';
+import { useTestContext } from './support/context.ts';
+import { eventId, fixture } from './support/events.ts';
+import { type PostOptions, postWebhook, signatureHeader } from './support/webhooks.ts';
+
+const ctx = useTestContext('webhooks_rejects');
+const LIMIT = 4096;
+
+let resources: Resources;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  resources = ctx.openResources({ WEBHOOK_BODY_LIMIT_BYTES: LIMIT });
+  app = await buildServer(resources);
+});
+afterAll(async () => {
+  await app.close();
+  await resources.close();
+});
+afterEach(async () => {
+  // Whatever was rejected left nothing behind: no row, no trigger. Cleared after
+  // counting, so that one failure does not fail the cases after it.
+  const rows = await ctx.db.deleteFrom('inbox').returning('event_id').execute();
+  const jobs = await resources.drainQueue.getJobCounts();
+  await resources.drainQueue.obliterate({ force: true });
+  expect(rows).toEqual([]);
+  expect(Object.values(jobs).reduce((a, b) => a + b, 0)).toBe(0);
+});
+
+const event = (changes: (e: Record<string, unknown>) => void = () => {}) => {
+  const e: Record<string, unknown> = { ...fixture('dsync.user.created'), id: eventId() };
+  changes(e);
+  return JSON.stringify(e);
+};
+const TOLERANCE = 180_000;
+
+interface Case {
+  name: string;
+  body: string;
+  options?: PostOptions | (() => Promise<PostOptions>);
+  status: number;
+  code: string;
+}
+
+const cases: Case[] = [
+  {
+    name: 'a missing signature',
+    body: event(),
+    options: { headers: { 'workos-signature': undefined } },
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'a signature made with another secret',
+    body: event(),
+    options: { secret: 'whsec_someone_else' },
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'a body changed after signing',
+    body: event(),
+    options: async () => ({
+      headers: { 'workos-signature': await signatureHeader(event()) },
+    }),
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'a timestamp older than the tolerance',
+    body: event(),
+    options: { timestamp: Date.now() - TOLERANCE - 5_000 },
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'a timestamp further ahead than the tolerance',
+    body: event(),
+    options: { timestamp: Date.now() + TOLERANCE + 5_000 },
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'an unparseable timestamp',
+    body: event(),
+    options: async () => {
+      const body = event();
+      const valid = await signatureHeader(body);
+      return { headers: { 'workos-signature': valid.replace(/^t=(\d+)/, 't=$1abc') } };
+    },
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'a header without v1',
+    body: event(),
+    options: { headers: { 'workos-signature': `t=${Date.now()}` } },
+    status: 401,
+    code: 'invalid_signature',
+  },
+  {
+    name: 'malformed JSON',
+    body: '{"id": "event_x", "event": ',
+    status: 400,
+    code: 'invalid_json',
+  },
+  {
+    name: 'an envelope without an id',
+    body: event((e) => {
+      delete e.id;
+    }),
+    status: 400,
+    code: 'invalid_event',
+  },
+  {
+    name: 'a directory event whose data does not match its type',
+    body: event((e) => {
+      e.data = { ...(e.data as object), id: 42, organization_id: undefined };
+    }),
+    status: 400,
+    code: 'invalid_event',
+  },
+  {
+    name: 'a membership event without its group',
+    body: (() => {
+      const e: Record<string, unknown> = { ...fixture('dsync.group.user_added'), id: eventId() };
+      e.data = { ...(e.data as object), group: undefined };
+      return JSON.stringify(e);
+    })(),
+    status: 400,
+    code: 'invalid_event',
+  },
+  {
+    name: 'a body over the limit',
+    body: event((e) => {
+      e.padding = 'x'.repeat(LIMIT);
+    }),
+    status: 413,
+    code: 'payload_too_large',
+  },
+  {
+    name: 'a content type other than JSON',
+    body: event(),
+    options: { headers: { 'content-type': 'text/plain' } },
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'no content type',
+    body: event(),
+    options: { headers: { 'content-type': undefined } },
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+];
+
+describe('POST /webhooks/workos rejects', () => {
+  for (const c of cases) {
+    it(`${c.name} with ${c.status} ${c.code}`, async () => {
+      const res = await postWebhook(app, c.body, await resolveOptions(c.options));
+      expect(res.statusCode).toBe(c.status);
+      expect(res.json()).toMatchObject({ error: { code: c.code, message: expect.any(String) } });
+    });
+  }
+
+  it('a body over the limit even when no content-length announces it', async () => {
+    const body = event((e) => {
+      e.padding = 'x'.repeat(LIMIT);
+    });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/webhooks/workos',
+      headers: {
+        'content-type': 'application/json',
+        'transfer-encoding': 'chunked',
+        'workos-signature': await signatureHeader(body),
+      },
+      payload: body,
+    });
+    expect(res.statusCode).toBe(413);
+  });
+});
+
+function resolveOptions(options: Case['options']): Promise<PostOptions> {
+  return typeof options === 'function' ? options() : Promise.resolve(options ?? {});
+}

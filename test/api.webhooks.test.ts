@@ -1,0 +1,270 @@
+// POST /webhooks/workos against real Postgres and Redis: each recorded event type is
+// stored once as it came over the wire and its organization triggered; redeliveries
+// are answered 200 and stored once; bad input gets its status and writes nothing.
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerErrorHandling } from '../api/errors.ts';
+import { registerWebhookRoutes } from '../api/routes/webhooks.ts';
+import { buildServer } from '../api/server.ts';
+import type { Config } from '../common/config.ts';
+import { DIRECTORY_EVENT_TYPES } from '../common/events.ts';
+import { redactPaths } from '../common/logger.ts';
+import { openResources, type Resources } from '../common/resources.ts';
+import { useTestContext } from './support/context.ts';
+import { eventId, FIXTURE_ORG, fixture, type WireEvent } from './support/events.ts';
+import { postWebhook, signatureHeader, TEST_SECRET } from './support/webhooks.ts';
+
+const ctx = useTestContext('webhooks');
+
+let resources: Resources;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  resources = ctx.openResources();
+  app = await buildServer(resources);
+});
+afterAll(async () => {
+  await app.close();
+  await resources.close();
+});
+
+/** A server of its own with some settings changed; closed by the caller. */
+async function serverWith(overrides: Partial<Config>) {
+  const own = ctx.openResources(overrides);
+  const server = await buildServer(own);
+  return {
+    app: server,
+    resources: own,
+    async close() {
+      await server.close();
+      await own.close();
+    },
+  };
+}
+
+const FIXTURE_TYPES = [...DIRECTORY_EVENT_TYPES, 'dsync.token.created', 'dsync.token.revoked'];
+
+const rawFixture = (type: string) =>
+  readFileSync(new URL(`./fixtures/workos/${type}.json`, import.meta.url), 'utf8');
+
+/** A fixture event under a fresh id (and organization), as the wire JSON text. */
+function freshEvent(type: Parameters<typeof fixture>[0] = 'dsync.user.created', org?: string) {
+  const event: WireEvent = { ...fixture(type), id: eventId('event_webhook') };
+  if (org) {
+    const data = event.data as Record<string, unknown>;
+    data.organization_id = org;
+  }
+  return { id: event.id, body: JSON.stringify(event) };
+}
+
+const rowsOf = (id: string) =>
+  ctx.db.selectFrom('inbox').selectAll().where('event_id', '=', id).execute();
+
+async function triggeredOrganizations(queue = resources.drainQueue): Promise<string[]> {
+  const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active']);
+  return jobs.map((job) => job.data.organizationId);
+}
+
+describe('POST /webhooks/workos', () => {
+  it('stores every recorded event type once, byte for byte, and triggers its organization', async () => {
+    for (const type of FIXTURE_TYPES) {
+      const body = rawFixture(type);
+      const res = await postWebhook(app, body);
+      expect(res.statusCode, type).toBe(200);
+      expect(res.json(), type).toEqual({ received: true, duplicate: false });
+
+      const { id } = JSON.parse(body) as WireEvent;
+      const rows = await ctx.db
+        .selectFrom('inbox')
+        .select((eb) => [
+          'event_type',
+          'organization_id',
+          'source',
+          'status',
+          eb.cast<string>('payload', 'text').as('text'),
+        ])
+        .where('event_id', '=', id)
+        .execute();
+      const directory = !type.startsWith('dsync.token');
+      expect(rows, type).toEqual([
+        {
+          event_type: type,
+          organization_id: FIXTURE_ORG,
+          source: 'webhook',
+          status: directory ? 'pending' : 'ignored',
+          // The wire text as it came (whitespace and key order), not a re-serialisation.
+          text: body,
+        },
+      ]);
+    }
+    expect(await triggeredOrganizations()).toEqual([FIXTURE_ORG]);
+  });
+
+  it('answers a redelivery 200 with duplicate: true and stores it once', async () => {
+    const { id, body } = freshEvent('dsync.group.created');
+    expect((await postWebhook(app, body)).json()).toEqual({ received: true, duplicate: false });
+    const again = await postWebhook(app, body);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ received: true, duplicate: true });
+    expect(await rowsOf(id)).toHaveLength(1);
+  });
+
+  it('stores concurrent deliveries of one event once, and tells exactly one it was new', async () => {
+    const { id, body } = freshEvent('dsync.user.updated');
+    const answers = await Promise.all(Array.from({ length: 8 }, () => postWebhook(app, body)));
+    expect(answers.map((a) => a.statusCode)).toEqual(Array(8).fill(200));
+    expect(answers.filter((a) => a.json().duplicate === false)).toHaveLength(1);
+    expect(await rowsOf(id)).toHaveLength(1);
+  });
+
+  it('stores concurrent deliveries of many events, each committed before its answer', async () => {
+    const events = Array.from({ length: 60 }, (_, i) =>
+      freshEvent('dsync.user.created', `org_webhook_many_${i % 7}`),
+    );
+    const answers = await Promise.all(events.map((e) => postWebhook(app, e.body)));
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.json()).toEqual({ received: true, duplicate: false });
+      expect(await rowsOf(events[i]!.id)).toHaveLength(1);
+    }
+    const triggered = await triggeredOrganizations();
+    for (let i = 0; i < 7; i++) expect(triggered).toContain(`org_webhook_many_${i}`);
+  });
+
+  it('answers event types it does not handle 200 and records them as ignored, untriggered', async () => {
+    const id = eventId('event_other');
+    const body = JSON.stringify({
+      object: 'event',
+      id,
+      event: 'user.created',
+      data: { id: 'user_01', email: 'someone@example.com' },
+      created_at: new Date().toISOString(),
+    });
+    const res = await postWebhook(app, body);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ received: true, duplicate: false });
+    expect(await rowsOf(id)).toMatchObject([
+      { status: 'ignored', organization_id: null, event_type: 'user.created' },
+    ]);
+  });
+
+  it('accepts a signature made with any secret of a rotation', async () => {
+    const rotating = await serverWith({ WORKOS_WEBHOOK_SECRET: ['whsec_old', 'whsec_new'] });
+    try {
+      for (const secret of ['whsec_old', 'whsec_new']) {
+        const { id, body } = freshEvent();
+        const res = await postWebhook(rotating.app, body, { secret });
+        expect(res.statusCode, secret).toBe(200);
+        expect(await rowsOf(id)).toHaveLength(1);
+      }
+      const { id, body } = freshEvent();
+      const res = await postWebhook(rotating.app, body, { secret: 'whsec_retired' });
+      expect(res.statusCode).toBe(401);
+      expect(await rowsOf(id)).toHaveLength(0);
+    } finally {
+      await rotating.close();
+    }
+  });
+
+  it('answers 200 once the event is stored even when the trigger cannot be enqueued', async () => {
+    const noRedis = await serverWith({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const { id, body } = freshEvent('dsync.user.deleted');
+      const res = await postWebhook(noRedis.app, body);
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ received: true, duplicate: false });
+      expect(await rowsOf(id)).toMatchObject([{ status: 'pending' }]);
+    } finally {
+      await noRedis.close();
+    }
+  });
+
+  it('answers 503 when Postgres is unreachable, never 200 for what it did not store', async () => {
+    const noPostgres = await serverWith({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' });
+    try {
+      const { body } = freshEvent();
+      const res = await postWebhook(noPostgres.app, body);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ error: { code: 'unavailable' } });
+    } finally {
+      await noPostgres.close();
+    }
+  });
+
+  it('answers 503 with a clear message when no secret is configured', async () => {
+    const unset = await serverWith({ WORKOS_WEBHOOK_SECRET: undefined });
+    try {
+      const { id, body } = freshEvent();
+      const res = await postWebhook(unset.app, body);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({
+        error: {
+          code: 'unavailable',
+          message: 'webhooks are off: WORKOS_WEBHOOK_SECRET is not set',
+        },
+      });
+      expect(await rowsOf(id)).toHaveLength(0);
+    } finally {
+      await unset.close();
+    }
+  });
+
+  it('logs each delivery with its request id and event, never the body, signature or secret', async () => {
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } },
+      { write: (line: string) => lines.push(line) },
+    );
+    const own = openResources(ctx.config, logger);
+    const server = await buildServer(own);
+    try {
+      const { id, body } = freshEvent('dsync.user.created');
+      const signature = await signatureHeader(body);
+      const res = await server.inject({
+        method: 'POST',
+        url: '/webhooks/workos',
+        headers: { 'content-type': 'application/json', 'workos-signature': signature },
+        payload: body,
+      });
+      expect(res.statusCode).toBe(200);
+      await postWebhook(server, body, { secret: 'whsec_wrong' });
+      const log = lines.join('');
+      const received = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'webhook received');
+      expect(received).toMatchObject({
+        reqId: res.headers['x-request-id'],
+        eventId: id,
+        eventType: 'dsync.user.created',
+        orgId: FIXTURE_ORG,
+        outcome: 'accepted',
+      });
+      expect(log).toContain('webhook signature rejected');
+      for (const secretOrPersonal of [
+        TEST_SECRET,
+        signature.split('v1=')[1]!,
+        'marcelina.davis@acme-corp.com',
+        'Marcelina',
+      ]) {
+        expect(log).not.toContain(secretOrPersonal);
+      }
+    } finally {
+      await server.close();
+      await own.close();
+    }
+  });
+
+  it('keeps raw-body parsing to itself: other routes still parse JSON', async () => {
+    const own = ctx.openResources();
+    const server = Fastify();
+    try {
+      registerErrorHandling(server);
+      await registerWebhookRoutes(server, own);
+      server.post('/echo', async (request) => request.body);
+      const res = await server.inject({ method: 'POST', url: '/echo', payload: { a: 1 } });
+      expect(res.json()).toEqual({ a: 1 });
+    } finally {
+      await server.close();
+      await own.close();
+    }
+  });
+});
