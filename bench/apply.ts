@@ -23,6 +23,7 @@ import {
   benchConfig,
   dropSchema,
   freshSchema,
+  memorySampler,
   peakMemoryMb,
   percentile,
   report,
@@ -214,6 +215,7 @@ async function main() {
 
   const worker = await startProcess('worker/main.ts', config);
   const api = await startProcess('api/main.ts', config);
+  const workerMemory = memorySampler(worker.child.pid!);
   const subscriber = createRedis(config, 'subscriber');
   try {
     // Organizations whose users get deprovisioned during the bulk sync, each user with sessions.
@@ -233,6 +235,7 @@ async function main() {
 
     report(`bulk: storing ${bulk.length} events of one organization …`);
     await store(db, bulk);
+    workerMemory.reset();
 
     const revokedAt = new Map<string, number>();
     await subscriber.subscribe(SESSIONS_REVOKED_CHANNEL);
@@ -281,6 +284,7 @@ async function main() {
       revokedAt.has(id) ? [revokedAt.get(id)! - t] : [],
     );
     const bulkRate = bulk.length / bulkSeconds;
+    const bulkMemory = workerMemory.peak();
     report(
       `  bulk: ${bulk.length} events in ${round(bulkSeconds, 2)} s = ${round(bulkRate, 0)} events/s`,
     );
@@ -293,17 +297,19 @@ async function main() {
     report(`fan-out: storing ${ORGS} × ${PER_ORG} events …`);
     const fanEvents = fanOrgs.flatMap((org) => initialSync({ org, users: PER_ORG - 1 }));
     await store(db, fanEvents);
+    workerMemory.reset();
     const fanStarted = performance.now();
     await triggerDrains(resources.drainQueue, fanOrgs);
     await waitFor(async () => (await pending(db)) === 0, 600_000, 100);
     const fanSeconds = (performance.now() - fanStarted) / 1000;
     const fanRate = fanEvents.length / fanSeconds;
+    const fanMemory = workerMemory.peak();
     report(
       `  fan-out: ${fanEvents.length} events in ${round(fanSeconds, 2)} s = ${round(fanRate, 0)} events/s`,
     );
 
     const memory = peakMemoryMb(worker.child.pid!);
-    report(`  worker peak memory (VmHWM): ${memory} MB`);
+    report(`  worker peak memory (VmHWM): ${memory} MB; peak RSS during bulk ${bulkMemory} MB, during fan-out ${fanMemory} MB`);
 
     const summary = {
       bench: 'apply',
@@ -323,10 +329,13 @@ async function main() {
       fanout_seconds: round(fanSeconds, 2),
       fanout_events_per_s: round(fanRate, 0),
       worker_peak_memory_mb: memory,
+      worker_peak_rss_bulk_mb: bulkMemory,
+      worker_peak_rss_fanout_mb: fanMemory,
     };
     report(JSON.stringify(summary));
   } finally {
     await subscriber.quit().catch(() => {});
+    workerMemory.stop();
     await stopProcess(api.child);
     await stopProcess(worker.child);
     const left = await cleanRedis.keys(`${config.REDIS_PREFIX}:*`);

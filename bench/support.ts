@@ -83,6 +83,27 @@ export function peakMemoryMb(pid: number): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+/** Samples a process's resident memory every `intervalMs`; `peak()` since the last reset, in MB. */
+export function memorySampler(pid: number, intervalMs = 50) {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb / 1024);
+    } catch {
+      // the process ended
+    }
+  }, intervalMs);
+  timer.unref();
+  return {
+    peak: () => Math.round(peak * 10) / 10,
+    reset: () => {
+      peak = 0;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
 export function signWebhook(body: string, secret: string, timestamp = Date.now()): string {
   const signature = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
   return `t=${timestamp}, v1=${signature}`;
