@@ -1,0 +1,141 @@
+// The operator surface in a real browser: Debian's Chromium driven by
+// playwright-core, against the API listening on a random port. It logs in with
+// HTTP basic credentials (the token as password), looks at the queue dashboard and
+// the status page, and saves screenshots under test/artifacts/.
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withOverrides } from '../common/config.ts';
+import { type Service, startService } from '../common/service.ts';
+import { triggerDrain } from '../common/triggers.ts';
+import { useTestContext } from './support/context.ts';
+import { type OperatorWorld, seedOperatorWorld } from './support/operator-fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const TOKEN = 'browser-token-0123456789abcdef';
+const artifacts = new URL('./artifacts/', import.meta.url);
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(
+    `admin browser test skipped: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`,
+  );
+}
+
+const ctx = useTestContext('admin_browser');
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 });
+
+describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
+  let service: Service;
+  let browser: Browser;
+  let base: string;
+  let world: OperatorWorld;
+
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    world = await seedOperatorWorld(ctx.db, 'browser');
+    // Started outside the per-test leak check: one server and browser for the file.
+    service = await startService(
+      withOverrides(ctx.config, { ADMIN_TOKEN: TOKEN, MIGRATE_ON_START: false }),
+      ctx.logger,
+      { api: true, worker: false },
+    );
+    base = service.address!;
+    // Jobs for the dashboard to count: a waiting drain trigger per troubled org.
+    await triggerDrain(service.resources.drainQueue, world.failing);
+    await triggerDrain(service.resources.drainQueue, world.paused);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      // launch() gives every run a fresh temporary user-data-dir of its own.
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  const operator = () =>
+    browser.newContext({
+      httpCredentials: { username: 'operator', password: TOKEN },
+      viewport: { width: 1400, height: 900 },
+    });
+
+  it('gets a basic-auth challenge without credentials', async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      // With no credentials to answer the challenge, Chromium ends the navigation
+      // (ERR_INVALID_AUTH_CREDENTIALS); the 401 itself is still seen.
+      const challenged = page.waitForResponse(`${base}/admin`);
+      await page.goto(`${base}/admin`).catch(() => undefined);
+      const res = await challenged;
+      expect(res?.status()).toBe(401);
+      expect(res?.headers()['www-authenticate']).toMatch(/^Basic realm="dirsync"/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('logs in and sees the dirsync queues with their counts on /admin/queues', async () => {
+    const context = await operator();
+    try {
+      const page = await context.newPage();
+      const res = await page.goto(`${base}/admin/queues`);
+      expect(res?.status()).toBe(200);
+      // Each queue's card, with its job count (two waiting drain triggers, no upkeep).
+      const text = async () => (await page.locator('main').innerText()).replace(/\s+/g, ' ');
+      await expect.poll(text, { timeout: 30_000 }).toMatch(/\bdrain\b.*?\b2 jobs\b/i);
+      expect(await text()).toMatch(/\bmaintenance\b.*?\b0 jobs\b/i);
+      expect(await page.locator('body').innerText()).toMatch(/waiting\s*2/i);
+      await page.screenshot({
+        path: new URL('admin-queues.png', artifacts).pathname,
+        fullPage: true,
+      });
+
+      // The drain queue's waiting jobs carry organization ids only.
+      await page.goto(`${base}/admin/queues/queue/drain?status=waiting`);
+      await expect
+        .poll(async () => (await page.textContent('body')) ?? '', { timeout: 30_000 })
+        .toContain(world.failing);
+      await page.screenshot({
+        path: new URL('admin-queue-drain.png', artifacts).pathname,
+        fullPage: true,
+      });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('sees an organization with a dead event on the /admin status page', async () => {
+    const context = await operator();
+    try {
+      const page = await context.newPage();
+      const res = await page.goto(`${base}/admin`);
+      expect(res?.status()).toBe(200);
+      const row = page.locator(`tr[data-organization="${world.failing}"]`);
+      await row.waitFor();
+      expect(await row.getAttribute('class')).toBe('dead');
+      expect(await row.textContent()).toMatch(/dead events/);
+      expect(await page.locator('#dead-events').textContent()).toContain(world.failingEventId);
+      expect(await page.getByRole('link', { name: 'Queue dashboard' }).getAttribute('href')).toBe(
+        '/admin/queues',
+      );
+      await page.screenshot({
+        path: new URL('admin-status.png', artifacts).pathname,
+        fullPage: true,
+      });
+    } finally {
+      await context.close();
+    }
+  });
+});
