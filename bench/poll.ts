@@ -99,11 +99,13 @@ try {
   const started = performance.now();
   const poll = await pollEvents(service.resources, {
     onPage: ({ pages, events }) => {
-      if (pages % 100 === 0) process.stderr.write(`\rpolled ${events} events, ${pages} pages`);
+      if (process.stderr.isTTY && pages % 50 === 0) {
+        process.stderr.write(`\rpolled ${events} events, ${pages} pages`);
+      }
     },
   });
   const pollSeconds = (performance.now() - started) / 1000;
-  process.stderr.write('\n');
+  if (process.stderr.isTTY) process.stderr.write('\n');
   await waitFor(async () => (await pending()) === 0, 30 * 60_000, 100);
   const appliedSeconds = (performance.now() - started) / 1000;
 

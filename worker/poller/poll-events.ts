@@ -10,9 +10,14 @@
 // once. The cursor update is also a compare-and-set, so even a lost lock cannot make
 // two pollers interleave their pages.
 import { DIRECTORY_EVENT_TYPES } from '../../common/events.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
-import { triggerDrains } from '../../common/triggers.ts';
-import { createWorkOSClient, getListPage, type WorkOSClient } from '../../common/workos-client.ts';
+import {
+  createWorkOSClient,
+  getListPage,
+  type WirePage,
+  type WorkOSClient,
+} from '../../common/workos-client.ts';
 import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
@@ -22,6 +27,7 @@ import {
 } from '../../db/repositories/poll-cursors.repository.ts';
 import { withAdvisoryLock } from '../advisory-lock.ts';
 import { toInboxEvent } from '../inbox-event.ts';
+import { createDrainTriggers, type DrainTriggers } from './drain-triggers.ts';
 
 /** The cursor row of the WorkOS Events API stream. */
 export const EVENTS_CURSOR = 'workos_events';
@@ -67,8 +73,68 @@ function lastEventId(data: readonly unknown[]): string | null {
   return typeof last?.id === 'string' && last.id !== '' ? last.id : null;
 }
 
+type Poller = Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger' | 'metrics'>;
+
+/** Converts a page to inbox rows; an event without even an id is logged and counted. */
+function pageRows(page: WirePage, log: Logger, result: PollResult): IncomingEvent[] {
+  const rows: IncomingEvent[] = [];
+  for (const [index, raw] of page.data.entries()) {
+    const converted = toInboxEvent(raw, 'events_api');
+    if (converted.ok) rows.push(converted.row);
+    else {
+      result.dropped += 1;
+      log.error(
+        { index, error: converted.error },
+        'events api returned an event without an id; skipped',
+      );
+    }
+  }
+  return rows;
+}
+
+/**
+ * Stores one page and moves the cursor from `after` to `next` in one transaction,
+ * then triggers the drains of the organizations that got new events.
+ */
+async function storePage(
+  resources: Poller,
+  log: Logger,
+  triggers: DrainTriggers,
+  rows: IncomingEvent[],
+  cursors: { after: string | null; next: string; newestEventAt: Date | null },
+  result: PollResult,
+): Promise<void> {
+  const inserted = await resources.db.transaction().execute(async (trx) => {
+    const ids = await insertEvents(trx, rows);
+    const moved = await advancePollCursor(trx, EVENTS_CURSOR, cursors.after, {
+      cursor: cursors.next,
+      newestEventAt: cursors.newestEventAt,
+    });
+    if (!moved) throw new CursorMovedError('the events cursor was moved by another poller');
+    return ids;
+  });
+  const fresh = rows.filter((r) => inserted.has(r.eventId));
+  result.inserted += fresh.length;
+  result.duplicates += rows.length - fresh.length;
+  const { eventsIngested } = resources.metrics;
+  eventsIngested.inc({ source: 'events_api', result: 'new' }, fresh.length);
+  if (rows.length > fresh.length) {
+    eventsIngested.inc({ source: 'events_api', result: 'duplicate' }, rows.length - fresh.length);
+  }
+  for (const r of fresh) {
+    if (r.status !== 'dead') continue;
+    result.invalid += 1;
+    log.error({ eventId: r.eventId, error: r.lastError }, 'invalid event stored as dead');
+  }
+  triggers.add(
+    fresh
+      .filter((r) => r.status === 'pending' && r.organizationId !== null)
+      .map((r) => r.organizationId as string),
+  );
+}
+
 export async function pollEvents(
-  resources: Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger' | 'metrics'>,
+  resources: Poller,
   options: PollOptions = {},
 ): Promise<PollResult> {
   const { config, db, logger, metrics } = resources;
@@ -87,85 +153,61 @@ export async function pollEvents(
   if (!options.workos && !config.WORKOS_API_KEY) return result;
   const workos = options.workos ?? createWorkOSClient(config);
   const pageSize = options.pageSize ?? EVENTS_PAGE_SIZE;
+  const maxPages = options.maxPages ?? Number.POSITIVE_INFINITY;
+
+  const fetchPage = (after: string | null) => {
+    // Without a cursor, start at the oldest event the API still keeps.
+    const rangeStart = after
+      ? undefined
+      : new Date(Date.now() - config.WORKOS_POLL_LOOKBACK_DAYS * DAY_MS).toISOString();
+    const query = {
+      events: EVENT_TYPES,
+      limit: pageSize,
+      after: after ?? undefined,
+      range_start: rangeStart,
+    };
+    return withWorkOSRetry('GET /events', () => getListPage(workos, '/events', query), {
+      log,
+      policy: options.retry,
+      signal: options.signal,
+    });
+  };
 
   const run = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async () => {
     const saved = await findPollCursor(db, EVENTS_CURSOR);
     let after = saved?.cursor ?? null;
     let newest = saved?.newest_event_at ?? null;
-    let caughtUp = false;
-    while (!caughtUp && !options.signal?.aborted && result.pages < (options.maxPages ?? Infinity)) {
-      // Without a cursor, start at the oldest event the API still keeps.
-      const rangeStart = after
-        ? undefined
-        : new Date(Date.now() - config.WORKOS_POLL_LOOKBACK_DAYS * DAY_MS).toISOString();
-      const query = {
-        events: EVENT_TYPES,
-        limit: pageSize,
-        after: after ?? undefined,
-        range_start: rangeStart,
-      };
-      const page = await withWorkOSRetry(
-        'GET /events',
-        () => getListPage(workos, '/events', query),
-        {
-          log,
-          policy: options.retry,
-          signal: options.signal,
-        },
-      );
-      result.pages += 1;
-      if (page.data.length === 0) break;
-      caughtUp = page.data.length < pageSize;
-
-      const rows: IncomingEvent[] = [];
-      for (const [index, raw] of page.data.entries()) {
-        const converted = toInboxEvent(raw, 'events_api');
-        if (converted.ok) rows.push(converted.row);
-        else {
-          result.dropped += 1;
-          log.error(
-            { after, index, error: converted.error },
-            'events api returned an event without an id; skipped',
-          );
+    const triggers = createDrainTriggers(resources.drainQueue, log);
+    let fetching = fetchPage(after);
+    try {
+      for (;;) {
+        const page = await fetching;
+        result.pages += 1;
+        if (page.data.length === 0) break;
+        const rows = pageRows(page, log, result);
+        const next = page.after ?? lastEventId(page.data);
+        if (!next) throw new Error('events api page has no cursor to continue from');
+        const more =
+          page.data.length >= pageSize && result.pages < maxPages && !options.signal?.aborted;
+        if (more) {
+          // Read the next page while this one is stored; only the store moves the cursor.
+          fetching = fetchPage(next);
+          fetching.catch(() => {}); // awaited on the next turn; not unhandled meanwhile
         }
-      }
-      const next = page.after ?? lastEventId(page.data);
-      if (!next) throw new Error('events api page has no cursor to continue from');
-      const pageNewest = rows.reduce<Date | null>(
-        (max, r) => (max === null || r.occurredAt > max ? r.occurredAt : max),
-        null,
-      );
-
-      const inserted = await db.transaction().execute(async (trx) => {
-        const ids = await insertEvents(trx, rows);
-        const moved = await advancePollCursor(trx, EVENTS_CURSOR, after, {
-          cursor: next,
-          newestEventAt: pageNewest,
-        });
-        if (!moved) throw new CursorMovedError('the events cursor was moved by another poller');
-        return ids;
-      });
-
-      after = next;
-      if (pageNewest && (!newest || pageNewest > newest)) newest = pageNewest;
-      const fresh = rows.filter((r) => inserted.has(r.eventId));
-      result.events += page.data.length;
-      result.inserted += fresh.length;
-      result.duplicates += rows.length - fresh.length;
-      result.invalid += fresh.filter((r) => r.status === 'dead').length;
-      metrics.eventsIngested.inc({ source: 'events_api', result: 'new' }, fresh.length);
-      if (rows.length > fresh.length) {
-        metrics.eventsIngested.inc(
-          { source: 'events_api', result: 'duplicate' },
-          rows.length - fresh.length,
+        const newestEventAt = rows.reduce<Date | null>(
+          (max, r) => (max === null || r.occurredAt > max ? r.occurredAt : max),
+          null,
         );
+        await storePage(resources, log, triggers, rows, { after, next, newestEventAt }, result);
+        after = next;
+        if (newestEventAt && (!newest || newestEventAt > newest)) newest = newestEventAt;
+        result.events += page.data.length;
+        options.onPage?.({ pages: result.pages, events: result.events, inserted: result.inserted });
+        if (!more) break;
       }
-      for (const r of fresh) {
-        if (r.status === 'dead')
-          log.error({ eventId: r.eventId, error: r.lastError }, 'invalid event stored as dead');
-      }
-      await triggerNewEvents(resources, fresh, log);
-      options.onPage?.({ pages: result.pages, events: result.events, inserted: result.inserted });
+    } finally {
+      // The triggers of every stored page go out, even when a later page failed.
+      await triggers.flush();
     }
     if (result.events === 0) await touchPollCursor(db, EVENTS_CURSOR);
     result.cursor = after;
@@ -193,20 +235,4 @@ export async function pollEvents(
     );
   }
   return result;
-}
-
-/** Triggers after commit; a lost trigger is recovered by the sweeper, so it only warns. */
-async function triggerNewEvents(
-  resources: Pick<Resources, 'drainQueue'>,
-  fresh: readonly IncomingEvent[],
-  log: Resources['logger'],
-): Promise<void> {
-  const organizations = fresh
-    .filter((r) => r.status === 'pending' && r.organizationId !== null)
-    .map((r) => r.organizationId as string);
-  try {
-    await triggerDrains(resources.drainQueue, organizations);
-  } catch (err) {
-    log.warn({ err }, 'could not trigger drains; the sweeper will');
-  }
 }
