@@ -2,6 +2,8 @@
 // dirsync's tables hold it, in one comparable shape: live users and groups and the
 // active memberships. Equal shapes mean dirsync is in step with upstream.
 import type { Database } from '../../db/database.ts';
+import { membershipKey } from '../../worker/reconciler/fetch-upstream.ts';
+import { activeMemberships } from '../../worker/reconciler/load-local.ts';
 import type { FakeWorkOSStore } from './store.ts';
 
 export interface DirectoryShape {
@@ -10,7 +12,7 @@ export interface DirectoryShape {
     { state: string; email: string | null; lastName: string | null; role: string | null }
   >;
   groups: Record<string, string | null>;
-  /** "<group id> <user id>", sorted. */
+  /** "<group id> <user id>" (membershipKey), sorted. */
   memberships: string[];
 }
 
@@ -22,7 +24,7 @@ export function upstreamShape(store: FakeWorkOSStore, organizationId: string): D
   const groups = [...store.groups.values()].filter((g) => g.organization_id === organizationId);
   const memberships: string[] = [];
   for (const g of groups)
-    for (const u of store.members.get(g.id) ?? []) memberships.push(`${g.id} ${u}`);
+    for (const u of store.members.get(g.id) ?? []) memberships.push(membershipKey(g.id, u));
   return {
     users: sorted(
       users.map((u) => [
@@ -49,14 +51,7 @@ export async function databaseShape(db: Database, organizationId: string): Promi
       .where('organization_id', '=', organizationId)
       .where('deleted_at', 'is', null)
       .execute(),
-    db
-      .selectFrom('group_memberships as m')
-      .innerJoin('groups as g', 'g.id', 'm.group_id')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['g.directory_group_id', 'u.directory_user_id'])
-      .where('m.organization_id', '=', organizationId)
-      .where('m.removed_at', 'is', null)
-      .execute(),
+    activeMemberships(db, organizationId),
   ]);
   return {
     users: sorted(
@@ -66,7 +61,7 @@ export async function databaseShape(db: Database, organizationId: string): Promi
       ]),
     ),
     groups: sorted(groups.map((g) => [g.directory_group_id, g.name])),
-    memberships: memberships.map((m) => `${m.directory_group_id} ${m.directory_user_id}`).sort(),
+    memberships: [...memberships].sort(),
   };
 }
 

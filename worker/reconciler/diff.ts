@@ -226,47 +226,37 @@ export function diffOrganization(
   }
 
   const skipped = new Set<string>(); // upstream users/groups not written: leave their memberships too
-  for (const g of upstream.groups.values()) {
-    const row = local.groups.get(g.id);
-    const fields = row ? groupDiff(g, row) : [];
-    const decision = decide(time(g.updated_at), row, fields.length > 0);
-    if (decision === 'stale') {
-      stale += 1;
-      if (row?.deleted_at) skipped.add(g.id);
+  /** Creates what is missing (or revives a tombstone), updates what differs. */
+  const upsert = <Row extends { source_updated_at: Date; deleted_at: Date | null }>(
+    objects: Iterable<WireObject>,
+    rows: Map<string, Row>,
+    differs: (o: WireObject, row: Row) => string[],
+    types: { created: DirectoryEventType; updated: DirectoryEventType },
+  ) => {
+    for (const o of objects) {
+      const row = rows.get(o.id);
+      const fields = row ? differs(o, row) : [];
+      const decision = decide(time(o.updated_at), row, fields.length > 0);
+      if (decision === 'stale') {
+        stale += 1;
+        if (row?.deleted_at) skipped.add(o.id);
+      }
+      if (decision !== 'write') continue;
+      const update = row !== undefined && row.deleted_at === null;
+      emit(update ? types.updated : types.created, withOrganization(o, organizationId), {
+        subject: o.id,
+        fields: update ? fields : undefined,
+      });
     }
-    if (decision === 'write') {
-      const revived = row?.deleted_at != null;
-      emit(
-        row && !revived ? 'dsync.group.updated' : 'dsync.group.created',
-        withOrganization(g, organizationId),
-        {
-          subject: g.id,
-          fields: row && !revived ? fields : undefined,
-        },
-      );
-    }
-  }
-
-  for (const u of upstream.users.values()) {
-    const row = local.users.get(u.id);
-    const fields = row ? userDiff(u, row) : [];
-    const decision = decide(time(u.updated_at), row, fields.length > 0);
-    if (decision === 'stale') {
-      stale += 1;
-      if (row?.deleted_at) skipped.add(u.id);
-    }
-    if (decision === 'write') {
-      const revived = row?.deleted_at != null;
-      emit(
-        row && !revived ? 'dsync.user.updated' : 'dsync.user.created',
-        withOrganization(u, organizationId),
-        {
-          subject: u.id,
-          fields: row && !revived ? fields : undefined,
-        },
-      );
-    }
-  }
+  };
+  upsert(upstream.groups.values(), local.groups, groupDiff, {
+    created: 'dsync.group.created',
+    updated: 'dsync.group.updated',
+  });
+  upsert(upstream.users.values(), local.users, userDiff, {
+    created: 'dsync.user.created',
+    updated: 'dsync.user.updated',
+  });
 
   const upstreamGroup = (id: string) => upstream.groups.get(id) ?? upstream.embeddedGroups.get(id);
   for (const key of upstream.memberships) {

@@ -58,73 +58,37 @@ export interface LocalState {
   memberships: Set<string>;
 }
 
+/** The active memberships of an organization, as membershipKey(group, user) of WorkOS ids. */
+export async function activeMemberships(
+  db: Executor,
+  organizationId: string,
+): Promise<Set<string>> {
+  const rows = await db
+    .selectFrom('group_memberships as m')
+    .innerJoin('groups as g', 'g.id', 'm.group_id')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['g.directory_group_id', 'u.directory_user_id'])
+    .where('m.organization_id', '=', organizationId)
+    .where('m.removed_at', 'is', null)
+    .execute();
+  return new Set(rows.map((m) => membershipKey(m.directory_group_id, m.directory_user_id)));
+}
+
 export async function loadLocal(db: Executor, organizationId: string): Promise<LocalState> {
   const [directories, users, groups, memberships] = await Promise.all([
     db
       .selectFrom('directories')
-      .select([
-        'id',
-        'organization_id',
-        'state',
-        'type',
-        'name',
-        'source_updated_at',
-        'deleted_at',
-        'created_at',
-      ])
+      .selectAll()
       .where('organization_id', '=', organizationId)
       .execute(),
-    db
-      .selectFrom('users')
-      .select([
-        'id',
-        'directory_user_id',
-        'organization_id',
-        'directory_id',
-        'idp_id',
-        'email',
-        'first_name',
-        'last_name',
-        'state',
-        'role',
-        'roles',
-        'custom_attributes',
-        'source_updated_at',
-        'deleted_at',
-        'created_at',
-      ])
-      .where('organization_id', '=', organizationId)
-      .execute(),
-    db
-      .selectFrom('groups')
-      .select([
-        'id',
-        'directory_group_id',
-        'organization_id',
-        'directory_id',
-        'idp_id',
-        'name',
-        'source_updated_at',
-        'deleted_at',
-        'created_at',
-      ])
-      .where('organization_id', '=', organizationId)
-      .execute(),
-    db
-      .selectFrom('group_memberships as m')
-      .innerJoin('groups as g', 'g.id', 'm.group_id')
-      .innerJoin('users as u', 'u.id', 'm.user_id')
-      .select(['g.directory_group_id', 'u.directory_user_id'])
-      .where('m.organization_id', '=', organizationId)
-      .where('m.removed_at', 'is', null)
-      .execute(),
+    db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).execute(),
+    db.selectFrom('groups').selectAll().where('organization_id', '=', organizationId).execute(),
+    activeMemberships(db, organizationId),
   ]);
   return {
     directories: new Map(directories.map((d) => [d.id, d])),
     users: new Map(users.map((u) => [u.directory_user_id, u])),
     groups: new Map(groups.map((g) => [g.directory_group_id, g])),
-    memberships: new Set(
-      memberships.map((m) => membershipKey(m.directory_group_id, m.directory_user_id)),
-    ),
+    memberships,
   };
 }
