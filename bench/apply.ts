@@ -309,7 +309,9 @@ async function main() {
     );
 
     const memory = peakMemoryMb(worker.child.pid!);
-    report(`  worker peak memory (VmHWM): ${memory} MB; peak RSS during bulk ${bulkMemory} MB, during fan-out ${fanMemory} MB`);
+    report(
+      `  worker peak memory (VmHWM): ${memory} MB; peak RSS during bulk ${bulkMemory} MB, during fan-out ${fanMemory} MB`,
+    );
 
     const summary = {
       bench: 'apply',

@@ -88,7 +88,9 @@ export function memorySampler(pid: number, intervalMs = 50) {
   let peak = 0;
   const timer = setInterval(() => {
     try {
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      const kb = Number(
+        /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0,
+      );
       peak = Math.max(peak, kb / 1024);
     } catch {
       // the process ended
