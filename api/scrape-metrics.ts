@@ -9,6 +9,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { toError, withTimeout } from '../common/errors.ts';
 import type { Resources } from '../common/resources.ts';
 import {
+  type OrganizationStatus,
   type OrganizationStatuses,
   organizationStatuses,
   type PollStatus,
@@ -117,46 +118,35 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
     [],
     (g, { statuses }) => statuses && g.set(statuses.total),
   );
-  gauge(
-    'dirsync_inbox_pending_events',
-    'Inbox events waiting to be applied, per organization.',
-    ['organization_id'],
-    (g, { statuses }) => {
+  const perOrganization: Array<[string, string, (s: OrganizationStatus) => number]> = [
+    [
+      'dirsync_inbox_pending_events',
+      'Inbox events waiting to be applied, per organization.',
+      (s) => s.pending,
+    ],
+    [
+      'dirsync_inbox_oldest_pending_age_seconds',
+      'How long the longest-waiting pending event has waited since it was received, per organization.',
+      (s) => s.oldestPendingAgeSeconds ?? 0,
+    ],
+    [
+      'dirsync_inbox_dead_events',
+      'Events parked as dead in the inbox (until replayed), per organization.',
+      (s) => s.dead,
+    ],
+    [
+      'dirsync_organization_paused',
+      'Whether draining of an organization is paused by an operator (1) or not (0).',
+      (s) => (s.paused ? 1 : 0),
+    ],
+  ];
+  for (const [name, help, pick] of perOrganization) {
+    gauge(name, help, ['organization_id'], (g, { statuses }) => {
       for (const s of statuses?.organizations ?? []) {
-        g.set({ organization_id: s.organizationId }, s.pending);
+        g.set({ organization_id: s.organizationId }, pick(s));
       }
-    },
-  );
-  gauge(
-    'dirsync_inbox_oldest_pending_age_seconds',
-    'How long the longest-waiting pending event has waited since it was received, per organization.',
-    ['organization_id'],
-    (g, { statuses }) => {
-      for (const s of statuses?.organizations ?? []) {
-        g.set({ organization_id: s.organizationId }, s.oldestPendingAgeSeconds ?? 0);
-      }
-    },
-  );
-  gauge(
-    'dirsync_inbox_dead_events',
-    'Events parked as dead in the inbox (until replayed), per organization.',
-    ['organization_id'],
-    (g, { statuses }) => {
-      for (const s of statuses?.organizations ?? []) {
-        g.set({ organization_id: s.organizationId }, s.dead);
-      }
-    },
-  );
-  gauge(
-    'dirsync_organization_paused',
-    'Whether draining of an organization is paused by an operator (1) or not (0).',
-    ['organization_id'],
-    (g, { statuses }) => {
-      for (const s of statuses?.organizations ?? []) {
-        g.set({ organization_id: s.organizationId }, s.paused ? 1 : 0);
-      }
-    },
-  );
+    });
+  }
   gauge(
     'dirsync_poll_age_seconds',
     'Time since the Events API poller last stored a page or found nothing new, per cursor.',
