@@ -79,7 +79,7 @@ describe('verify WorkOS-Signature', () => {
       fc.asyncProperty(
         fc.string({ unit: 'grapheme', minLength: 1, maxLength: 200 }),
         fc.nat(),
-        fc.integer({ min: -TOLERANCE, max: TOLERANCE }),
+        fc.integer({ min: -TOLERANCE + 1, max: TOLERANCE - 1 }),
         async (body, position, skew) => {
           const header = await signatureHeader(body, 'whsec_prop', NOW + skew);
           expect(await failure(verify(body, header))).toBe('accepted');

@@ -230,15 +230,23 @@ describe('POST /webhooks/workos', () => {
       expect(res.statusCode).toBe(200);
       await postWebhook(server, body, { secret: 'whsec_wrong' });
       const log = lines.join('');
-      const received = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'webhook received');
-      expect(received).toMatchObject({
-        reqId: res.headers['x-request-id'],
-        eventId: id,
-        eventType: 'dsync.user.created',
-        orgId: FIXTURE_ORG,
-        outcome: 'accepted',
-      });
-      expect(log).toContain('webhook signature rejected');
+      const deliveries = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'webhook');
+      expect(deliveries).toEqual([
+        expect.objectContaining({
+          reqId: res.headers['x-request-id'],
+          status: 200,
+          eventId: id,
+          eventType: 'dsync.user.created',
+          orgId: FIXTURE_ORG,
+          outcome: 'accepted',
+        }),
+        expect.objectContaining({
+          status: 401,
+          reason: 'mismatch',
+          error: 'invalid_signature',
+          outcome: 'rejected_401',
+        }),
+      ]);
       for (const secretOrPersonal of [
         TEST_SECRET,
         signature.split('v1=')[1]!,
