@@ -13,6 +13,7 @@
 // out for this route (its log level is warn): at webhook rates they and their
 // redaction cost more CPU than the rest of the logging put together.
 import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify';
+import { redactPaths } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
 import { AppError } from '../errors.ts';
 import { createIngestor, type IngestEvent } from '../webhooks/ingest-event.ts';
@@ -42,6 +43,14 @@ export async function registerWebhookRoutes(
       : undefined;
   const ingest = createIngestor(resources);
   const details = new WeakMap<FastifyRequest, Detail>();
+  // The delivery line is flat (ids, codes and numbers set here), so the logger's
+  // top-level redaction paths guard it as fully as its wildcard ones would, at a
+  // thirtieth of the cost: @pinojs/redact re-parses every wildcard path on every line
+  // (~50 µs a line, a tenth of this route's CPU at webhook rates).
+  const deliveryLog = app.log.child(
+    {},
+    { redact: { paths: redactPaths.filter((p) => !p.includes('*')), censor: '[redacted]' } },
+  );
 
   await app.register(async (scope) => {
     scope.removeContentTypeParser('application/json');
@@ -57,7 +66,7 @@ export async function registerWebhookRoutes(
       const detail = details.get(request);
       const outcome = status < 400 && detail?.outcome ? detail.outcome : `rejected_${status}`;
       metrics.webhooks.inc({ outcome });
-      app.log.info(
+      deliveryLog.info(
         {
           reqId: request.id,
           ip: request.ip,
