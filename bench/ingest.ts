@@ -1,0 +1,237 @@
+// npm run bench:ingest — how fast POST /webhooks/workos takes events, on real
+// Postgres and Redis, beside the naive limit of the same machine:
+//  1. raw: single-row `INSERT … ON CONFLICT DO NOTHING RETURNING` of the same
+//     payloads from Node through `pg`, one statement in flight per connection of a
+//     pool as large as the API's, for the same duration: inserts/s;
+//  2. http: autocannon posts signed `dsync.user.created` events, a unique id per
+//     request, spread over many organizations, to the API running as its own process
+//     (`node api/main.ts`, as deployed, so that the load generator does not share the
+//     server's event loop): requests/s, p50/p99 latency, and the ratio to (1).
+// Afterwards every 200 must be a stored row. No worker runs: ingestion only.
+// The last line is one JSON object with every figure.
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import { createRedis } from '../common/redis.ts';
+import { createDrainQueue } from '../common/triggers.ts';
+import { createPool, type Database } from '../db/database.ts';
+import { userData } from '../test/support/events.ts';
+import {
+  benchConfig,
+  dropSchema,
+  freshSchema,
+  report,
+  round,
+  signWebhook,
+  startProcess,
+  stopProcess,
+} from './support.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    orgs: { type: 'string', default: '500' },
+    pool: { type: 'string', default: '10' },
+  },
+});
+const DURATION = Number(args.duration);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+const ORGS = Number(args.orgs);
+const POOL = Number(args.pool);
+const SECRET = 'whsec_bench_ingest';
+
+const config = benchConfig('ingest', {
+  WORKOS_WEBHOOK_SECRET: SECRET,
+  PORT: '0',
+  DATABASE_POOL_MAX: String(POOL),
+});
+
+/** The n-th synthetic event: a realistic `dsync.user.created`, unique id, one of ORGS orgs. */
+function makeEvent(tag: string, n: number) {
+  const org = `org_bench_${n % ORGS}`;
+  const id = `event_bench_${tag}_${n.toString().padStart(9, '0')}`;
+  const body = JSON.stringify({
+    object: 'event',
+    id,
+    event: 'dsync.user.created',
+    data: userData({
+      id: `directory_user_${tag}_${n}`,
+      org,
+      directory: `directory_${org}`,
+      updatedAt: Date.UTC(2026, 9, 1) + n,
+    }),
+    created_at: new Date().toISOString(),
+  });
+  return { id, org, body, signature: signWebhook(body, SECRET) };
+}
+
+/**
+ * Events made and signed before a phase starts, so that the load generator spends
+ * its CPU on load, not on building bodies; beyond `prepared` they are made on the fly.
+ * Signatures stay valid: a phase is far shorter than the 3-minute tolerance.
+ */
+function eventSource(tag: string, prepared: number) {
+  const ready = Array.from({ length: prepared }, (_, n) => makeEvent(tag, n));
+  let n = 0;
+  return () => {
+    const event = ready[n] ?? makeEvent(tag, n);
+    ready[n] = undefined as never;
+    n += 1;
+    return event;
+  };
+}
+
+/** Enough events for `seconds` at `perSecond`. */
+const enough = (seconds: number, perSecond = 5_000) => seconds * perSecond;
+
+/** Phase 1: the naive limit, single-row inserts straight from Node. */
+async function rawInsertRate(seconds: number): Promise<{ rate: number; rows: number }> {
+  const pool = createPool(config, { poolMax: POOL, applicationName: 'bench-ingest-raw' });
+  const insert = `insert into inbox
+      (event_id, organization_id, event_type, occurred_at, source, payload, status)
+    values ($1, $2, 'dsync.user.created', $3, 'webhook', $4, 'pending')
+    on conflict (event_id) do nothing returning event_id`;
+  const run = async (until: number, next: ReturnType<typeof eventSource>) => {
+    let rows = 0;
+    await Promise.all(
+      Array.from({ length: POOL }, async () => {
+        while (performance.now() < until) {
+          const e = next();
+          await pool.query(insert, [e.id, e.org, new Date(), e.body]);
+          rows += 1;
+        }
+      }),
+    );
+    return rows;
+  };
+  try {
+    await run(performance.now() + WARMUP * 1000, eventSource('rawwarm', enough(WARMUP)));
+    const next = eventSource('raw', enough(seconds));
+    const started = performance.now();
+    const rows = await run(started + seconds * 1000, next);
+    return { rate: rows / ((performance.now() - started) / 1000), rows };
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Phase 2: autocannon against the API process. */
+async function load(url: string, seconds: number, tag: string) {
+  const next = eventSource(tag, enough(seconds));
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/webhooks/workos',
+        setupRequest: (request: Record<string, unknown>) => {
+          const { body, signature } = next();
+          return {
+            ...request,
+            body,
+            headers: { 'content-type': 'application/json', 'workos-signature': signature },
+          };
+        },
+      },
+    ],
+  });
+}
+
+const count = async (db: Database) =>
+  Number((await sql<{ n: string }>`select count(*) as n from inbox`.execute(db)).rows[0]?.n ?? 0);
+
+async function cleanRedis(): Promise<void> {
+  const redis = createRedis(config, 'worker');
+  try {
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_PREFIX}:*`);
+      cursor = nextCursor;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function waitingTriggers(): Promise<number> {
+  const redis = createRedis(config, 'worker');
+  const queue = createDrainQueue(config, redis);
+  try {
+    return await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
+  } finally {
+    await queue.close();
+    redis.disconnect();
+  }
+}
+
+const db = await freshSchema(config);
+await cleanRedis();
+let api: Awaited<ReturnType<typeof startProcess>> | undefined;
+try {
+  report(
+    `ingest: ${os.availableParallelism()} cores, ${DURATION} s per phase after ${WARMUP} s warm-up`,
+  );
+  report(`raw: single-row inserts from Node over ${POOL} connections …`);
+  const raw = await rawInsertRate(DURATION);
+  report(`  raw insert rate: ${round(raw.rate, 0)} rows/s`);
+  await sql`truncate inbox`.execute(db);
+
+  api = await startProcess('api/main.ts', config);
+  const url = api.address!;
+  report(`http: autocannon, ${CONNECTIONS} connections, ${ORGS} organizations, ${url} …`);
+  await load(url, WARMUP, 'warm');
+  await sql`truncate inbox`.execute(db);
+  const result = await load(url, DURATION, 'http');
+  const ok = result['2xx'];
+  const rate = ok / result.duration;
+  const stored = await count(db);
+  const triggered = await waitingTriggers();
+
+  report(
+    `  ${ok} accepted (${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)`,
+  );
+  report(`  requests/s: ${round(rate, 0)}`);
+  report(
+    `  latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
+  );
+  report(`  ratio to the raw insert rate: ${round(rate / raw.rate, 3)}`);
+  report(
+    `  rows stored: ${stored} (every 200 stored: ${stored >= ok}); drain triggers waiting: ${triggered}`,
+  );
+  if (stored < ok) throw new Error(`${ok} events acknowledged but only ${stored} stored`);
+
+  report(
+    JSON.stringify({
+      bench: 'ingest',
+      cores: os.availableParallelism(),
+      duration_s: DURATION,
+      connections: CONNECTIONS,
+      organizations: ORGS,
+      pool: POOL,
+      raw_insert_rows_per_s: round(raw.rate, 0),
+      http_requests_per_s: round(rate, 0),
+      http_accepted: ok,
+      http_non2xx: result.non2xx,
+      http_errors: result.errors,
+      http_timeouts: result.timeouts,
+      latency_p50_ms: result.latency.p50,
+      latency_p99_ms: result.latency.p99,
+      latency_max_ms: result.latency.max,
+      ratio_to_raw: round(rate / raw.rate, 3),
+      rows_stored: stored,
+      drain_triggers_waiting: triggered,
+    }),
+  );
+} finally {
+  if (api) await stopProcess(api.child);
+  await cleanRedis();
+  await dropSchema(db, config);
+  await db.destroy();
+}
