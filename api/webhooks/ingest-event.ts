@@ -17,6 +17,8 @@ export const STORE_TIMEOUT_MS = 10_000;
 /** Longest a delivery waits for its trigger before answering 200 without it. */
 export const TRIGGER_TIMEOUT_MS = 250;
 
+const LOST = new Set(['reconnecting', 'close', 'end']);
+
 export interface Ingested {
   eventId: string;
   eventType: string;
@@ -59,15 +61,19 @@ export function decodeEvent(body: string): WebhookEvent {
 }
 
 export function createIngestor(
-  resources: Pick<Resources, 'db' | 'drainQueue' | 'metrics'>,
+  resources: Pick<Resources, 'db' | 'redis' | 'drainQueue' | 'metrics'>,
 ): IngestEvent {
-  const { drainQueue, metrics } = resources;
+  const { redis, drainQueue, metrics } = resources;
   const write = createInboxWriter(resources.db);
   // Triggers of concurrent deliveries leave in one round trip, one per organization.
   // Each enters the batch after its own commit, so no trigger can run before the row
-  // it is for is visible.
+  // it is for is visible. One batch at a time: each `addBulk` has a fixed cost (about
+  // four jobs' worth), so fewer, larger batches leave more CPU for requests.
   const trigger = createBatcher(
     async (organizationIds: string[]) => {
+      // Known lost: do not make deliveries wait for a connection that is not there.
+      // (Still connecting at start-up: wait, within the timeout.)
+      if (LOST.has(redis.status)) throw new Error(`redis connection is ${redis.status}`);
       await withTimeout(
         triggerDrains(drainQueue, organizationIds),
         TRIGGER_TIMEOUT_MS,
@@ -75,7 +81,7 @@ export function createIngestor(
       );
       return organizationIds.map(() => undefined);
     },
-    { maxBatch: 500, maxInFlight: 2 },
+    { maxBatch: 500, maxInFlight: 1 },
   );
 
   return async (body, log) => {
