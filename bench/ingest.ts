@@ -2,7 +2,9 @@
 // Postgres and Redis, beside the naive limit of the same machine:
 //  1. raw: single-row `INSERT … ON CONFLICT DO NOTHING RETURNING` of the same
 //     payloads from Node through `pg`, one statement in flight per connection of a
-//     pool as large as the API's, for the same duration: inserts/s;
+//     pool as large as the API's, for the same duration in two halves, one before and
+//     one after (2), so that a change in the machine's background load weighs on
+//     both figures alike: inserts/s;
 //  2. http: autocannon posts signed `dsync.user.created` events, a unique id per
 //     request, spread over many organizations, to the API running as its own process
 //     (`node api/main.ts`, as deployed, so that the load generator does not share the
@@ -89,7 +91,11 @@ function eventSource(tag: string, prepared: number) {
 const enough = (seconds: number, perSecond = 5_000) => seconds * perSecond;
 
 /** Phase 1: the naive limit, single-row inserts straight from Node. */
-async function rawInsertRate(seconds: number): Promise<{ rate: number; rows: number }> {
+async function rawInserts(
+  seconds: number,
+  tag: string,
+  warmup: number,
+): Promise<{ rows: number; seconds: number }> {
   const pool = createPool(config, { poolMax: POOL, applicationName: 'bench-ingest-raw' });
   const insert = `insert into inbox
       (event_id, organization_id, event_type, occurred_at, source, payload, status)
@@ -109,11 +115,13 @@ async function rawInsertRate(seconds: number): Promise<{ rate: number; rows: num
     return rows;
   };
   try {
-    await run(performance.now() + WARMUP * 1000, eventSource('rawwarm', enough(WARMUP)));
-    const next = eventSource('raw', enough(seconds));
+    if (warmup > 0) {
+      await run(performance.now() + warmup * 1000, eventSource(`${tag}warm`, enough(warmup)));
+    }
+    const next = eventSource(tag, enough(seconds));
     const started = performance.now();
     const rows = await run(started + seconds * 1000, next);
-    return { rate: rows / ((performance.now() - started) / 1000), rows };
+    return { rows, seconds: (performance.now() - started) / 1000 };
   } finally {
     await pool.end();
   }
@@ -178,9 +186,9 @@ try {
   report(
     `ingest: ${os.availableParallelism()} cores, ${DURATION} s per phase after ${WARMUP} s warm-up`,
   );
-  report(`raw: single-row inserts from Node over ${POOL} connections …`);
-  const raw = await rawInsertRate(DURATION);
-  report(`  raw insert rate: ${round(raw.rate, 0)} rows/s`);
+  report(`raw (first half): single-row inserts from Node over ${POOL} connections …`);
+  const rawBefore = await rawInserts(DURATION / 2, 'rawa', WARMUP);
+  report(`  ${round(rawBefore.rows / rawBefore.seconds, 0)} rows/s`);
   await sql`truncate inbox`.execute(db);
 
   api = await startProcess('api/main.ts', config);
@@ -193,7 +201,7 @@ try {
   const rate = ok / result.duration;
   const stored = await count(db);
   const triggered = await waitingTriggers();
-
+  await stopProcess(api.child);
   report(
     `  ${ok} accepted (${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts)`,
   );
@@ -201,11 +209,18 @@ try {
   report(
     `  latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
   );
-  report(`  ratio to the raw insert rate: ${round(rate / raw.rate, 3)}`);
   report(
     `  rows stored: ${stored} (every 200 stored: ${stored >= ok}); drain triggers waiting: ${triggered}`,
   );
   if (stored < ok) throw new Error(`${ok} events acknowledged but only ${stored} stored`);
+
+  await sql`truncate inbox`.execute(db);
+  report('raw (second half) …');
+  const rawAfter = await rawInserts(DURATION / 2, 'rawb', 0);
+  report(`  ${round(rawAfter.rows / rawAfter.seconds, 0)} rows/s`);
+  const rawRate = (rawBefore.rows + rawAfter.rows) / (rawBefore.seconds + rawAfter.seconds);
+  report(`raw insert rate: ${round(rawRate, 0)} rows/s`);
+  report(`ratio of requests/s to the raw insert rate: ${round(rate / rawRate, 3)}`);
 
   report(
     JSON.stringify({
@@ -215,7 +230,9 @@ try {
       connections: CONNECTIONS,
       organizations: ORGS,
       pool: POOL,
-      raw_insert_rows_per_s: round(raw.rate, 0),
+      raw_insert_rows_per_s: round(rawRate, 0),
+      raw_first_half_rows_per_s: round(rawBefore.rows / rawBefore.seconds, 0),
+      raw_second_half_rows_per_s: round(rawAfter.rows / rawAfter.seconds, 0),
       http_requests_per_s: round(rate, 0),
       http_accepted: ok,
       http_non2xx: result.non2xx,
@@ -224,13 +241,13 @@ try {
       latency_p50_ms: result.latency.p50,
       latency_p99_ms: result.latency.p99,
       latency_max_ms: result.latency.max,
-      ratio_to_raw: round(rate / raw.rate, 3),
+      ratio_to_raw: round(rate / rawRate, 3),
       rows_stored: stored,
       drain_triggers_waiting: triggered,
     }),
   );
 } finally {
-  if (api) await stopProcess(api.child);
+  if (api) await stopProcess(api.child); // a no-op once stopped
   await cleanRedis();
   await dropSchema(db, config);
   await db.destroy();
