@@ -2,6 +2,7 @@
 // trigger waits and one runs per organization (BullMQ keepLastIfActive).
 import { Queue } from 'bullmq';
 import type { Config } from './config.ts';
+import { withTimeout } from './errors.ts';
 import { drainJobId, type JobPayloads, QUEUES } from './queues.ts';
 import type { Redis } from './redis.ts';
 
@@ -23,11 +24,19 @@ export function createDrainQueue(
   });
 }
 
+// BullMQ waits for a lost Redis connection indefinitely; a trigger is only a hint
+// (the sweeper re-triggers from Postgres), so no caller should wait long for one.
+const TRIGGER_TIMEOUT_MS = 5_000;
+
 export async function triggerDrain(queue: DrainQueue, organizationId: string): Promise<void> {
-  await queue.add(
-    'drain-organization',
-    { organizationId },
-    { deduplication: { id: drainJobId(organizationId), keepLastIfActive: true } },
+  await withTimeout(
+    queue.add(
+      'drain-organization',
+      { organizationId },
+      { deduplication: { id: drainJobId(organizationId), keepLastIfActive: true } },
+    ),
+    TRIGGER_TIMEOUT_MS,
+    'drain trigger',
   );
 }
 
@@ -37,11 +46,15 @@ export async function triggerDrains(
 ): Promise<void> {
   const unique = [...new Set(organizationIds)];
   if (unique.length === 0) return;
-  await queue.addBulk(
-    unique.map((organizationId) => ({
-      name: 'drain-organization' as const,
-      data: { organizationId },
-      opts: { deduplication: { id: drainJobId(organizationId), keepLastIfActive: true } },
-    })),
+  await withTimeout(
+    queue.addBulk(
+      unique.map((organizationId) => ({
+        name: 'drain-organization' as const,
+        data: { organizationId },
+        opts: { deduplication: { id: drainJobId(organizationId), keepLastIfActive: true } },
+      })),
+    ),
+    TRIGGER_TIMEOUT_MS,
+    'drain triggers',
   );
 }
