@@ -83,6 +83,28 @@ describe('drain through BullMQ', () => {
       await service.stop();
     }
   });
+
+  it('after Redis is flushed, the sweep scheduler comes back by itself and drains what waits', async () => {
+    const service = await ctx.startService(
+      { api: false, worker: true },
+      { SWEEP_INTERVAL_MS: 1000 },
+    );
+    const redis = ctx.redis();
+    const queue = service.worker!.maintenanceQueue;
+    try {
+      expect(await queue.getJobScheduler('sweep')).toBeDefined();
+      const keys = await redis.keys(`${ctx.config.REDIS_PREFIX}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      expect(await queue.getJobScheduler('sweep')).toBeUndefined();
+      // Events stored while their triggers are lost: only the sweeper can find them.
+      await storeEvents(ctx.db, initialSync({ org: 'org_flushed', users: 3 }));
+      await expect.poll(() => queue.getJobScheduler('sweep'), { timeout: 10_000 }).toBeDefined();
+      await expect.poll(() => statusOf('org_flushed'), { timeout: 15_000 }).toEqual({ applied: 4 });
+    } finally {
+      await redis.quit();
+      await service.stop();
+    }
+  });
 });
 
 describe('drain failures', () => {

@@ -76,9 +76,36 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     logger.warn({ err, job: job?.name }, 'maintenance job failed'),
   );
 
-  await scheduleMaintenance(resources, maintenanceQueue).catch((err) =>
-    logger.warn({ err }, 'could not schedule maintenance jobs; will retry at next start'),
-  );
+  // The schedulers live in Redis: a Redis that restarts empty (it keeps nothing on
+  // disk here) or is flushed loses them, and with them the sweeper that recovers
+  // lost triggers. So they are put back at every reconnect, and a watchdog checks
+  // once a sweep interval that the sweep scheduler still exists.
+  let scheduling: Promise<void> | undefined;
+  const ensureScheduled = (why: string) => {
+    scheduling ??= scheduleMaintenance(resources, maintenanceQueue)
+      .catch((err) => logger.warn({ err, why }, 'could not schedule maintenance jobs; will retry'))
+      .finally(() => {
+        scheduling = undefined;
+      });
+    return scheduling;
+  };
+  // Not waiting for a Redis that is down: the reconnect puts the schedulers in place.
+  if (connection.status === 'ready') await ensureScheduled('start-up');
+  const onReady = () => void ensureScheduled('redis reconnected');
+  connection.on('ready', onReady);
+  const watchdog = setInterval(() => {
+    if (connection.status !== 'ready') return; // the reconnect will schedule
+    maintenanceQueue
+      .getJobScheduler('sweep')
+      .then((scheduler) => {
+        if (!scheduler) {
+          logger.warn('the sweep scheduler is missing from Redis; scheduling it again');
+          return ensureScheduled('sweep scheduler missing');
+        }
+      })
+      .catch((err) => logger.debug({ err }, 'sweep watchdog could not reach Redis'));
+  }, config.SWEEP_INTERVAL_MS);
+  watchdog.unref();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -88,6 +115,8 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     stop() {
       // Worker.close() waits for active jobs to finish; new jobs are not taken.
       stopping ??= (async () => {
+        clearInterval(watchdog);
+        connection.off('ready', onReady);
         await Promise.all([drainWorker.close(), maintenanceWorker.close()]);
         await maintenanceQueue.close();
         connection.disconnect();
