@@ -15,6 +15,7 @@
 // honour `Retry-After` exactly once instead of twice.
 import { WorkOS } from '@workos-inc/node';
 import type { Config } from './config.ts';
+import { parseRetryAfter } from './workos-retry.ts';
 
 export type WorkOSClient = Pick<WorkOS, 'get'>;
 
@@ -45,8 +46,25 @@ export function createWorkOSClient(
     https: config.WORKOS_API_HTTPS,
     timeout: options.timeoutMs ?? 30_000,
     maxRetries: 0,
+    fetchFn: fetchWithRetryAfterSeconds,
   });
 }
+
+/**
+ * The SDK reads a 429's `Retry-After` as `Number(header)`, so an HTTP-date (which
+ * RFC 9110 allows) became NaN and the wait fell back to a guess. This rewrites it
+ * as whole seconds (rounded up: Retry-After is a lower bound) before the SDK sees it.
+ */
+export const fetchWithRetryAfterSeconds: typeof fetch = async (input, init) => {
+  const res = await fetch(input, init);
+  const value = res.headers.get('retry-after');
+  if (res.status !== 429 || value === null || /^\s*\d+\s*$/.test(value)) return res;
+  const waitMs = parseRetryAfter(value);
+  if (waitMs === null) return res;
+  const headers = new Headers(res.headers);
+  headers.set('retry-after', String(Math.ceil(waitMs / 1000)));
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+};
 
 /** One page of a WorkOS list endpoint, as it came over the wire. */
 export interface WirePage {

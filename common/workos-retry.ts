@@ -1,6 +1,7 @@
-// Retrying WorkOS API calls: 429 waits for `Retry-After`; 5xx, timeouts and network
-// errors back off exponentially (p-retry); anything else (401, 404, 422, a bug)
-// fails at once, because repeating it cannot help.
+// Retrying WorkOS API calls: 429 waits for `Retry-After` (delta-seconds or an
+// HTTP-date, up to `maxRetryAfterMs`); 5xx, timeouts and network errors back off
+// exponentially (p-retry); anything else (401, 404, 422, a bug) fails at once,
+// because repeating it cannot help.
 import { RateLimitExceededException } from '@workos-inc/node';
 import pRetry, { AbortError } from 'p-retry';
 import { toError } from './errors.ts';
@@ -28,6 +29,23 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxRetryAfterMs: 60_000,
   maxRateLimited: 20,
 });
+
+const HTTP_DATE = /^(mon|tue|wed|thu|fri|sat|sun)[a-z]*,? /i;
+
+/**
+ * A `Retry-After` value in ms: delta-seconds (`120`) or an HTTP-date (`Wed, 21 Oct
+ * 2026 07:28:00 GMT`, RFC 9110 §10.2.3; a date already past is 0). Null when absent
+ * or neither. Not capped here: the policy's `maxRetryAfterMs` decides what is too long.
+ */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | null {
+  const trimmed = value?.trim();
+  if (!trimmed) return null;
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  // Date.parse is lenient ("1.5" is a date to it), so only a weekday-led date counts.
+  if (!HTTP_DATE.test(trimmed)) return null;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
 
 export type Failure =
   | { kind: 'rate_limited'; waitMs: number }

@@ -4,7 +4,7 @@
 // stopping.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createWorkOSClient } from '../common/workos-client.ts';
-import { WorkOSRequestError } from '../common/workos-retry.ts';
+import { parseRetryAfter, WorkOSRequestError } from '../common/workos-retry.ts';
 import { findPollCursor } from '../db/repositories/poll-cursors.repository.ts';
 import { EVENTS_CURSOR, pollEvents } from '../worker/poller/poll-events.ts';
 import { seedWorld } from './fake-workos/seed.ts';
@@ -49,6 +49,35 @@ describe('pollEvents under faults', () => {
     // Retry-After is a lower bound, never an upper one.
     expect(retried!.at - limited!.at).toBeGreaterThanOrEqual(900);
     expect(await inboxCount()).toBe(fake.store.events.length);
+  });
+
+  it('waits for a Retry-After given as an HTTP-date', async () => {
+    // Whole seconds only: at least one full second from now.
+    const at = new Date(Math.ceil((Date.now() + 1_500) / 1000) * 1000);
+    fake.inject({ path: '/events', status: 429, retryAfter: at.toUTCString() });
+    const resources = ctx.openResources(fake.env);
+    try {
+      const result = await pollEvents(resources, { retry: FAST_RETRY });
+      expect(result).toMatchObject({ status: 'done', inserted: fake.store.events.length });
+    } finally {
+      await resources.close();
+    }
+    const [limited, retried] = fake.requests;
+    expect(limited?.status).toBe(429);
+    expect(retried?.status).toBe(200);
+    // FAST_RETRY's fallback for an unreadable Retry-After is 50 ms.
+    expect(retried!.at).toBeGreaterThanOrEqual(at.getTime() - 50);
+  });
+
+  it('gives up when an HTTP-date Retry-After is further off than it will wait', async () => {
+    const at = new Date(Date.now() + 3600_000);
+    fake.inject({ path: '/events', status: 429, retryAfter: at.toUTCString() });
+    const resources = ctx.openResources(fake.env);
+    try {
+      await expect(pollEvents(resources, { retry: FAST_RETRY })).rejects.toThrow(/rate limited/);
+    } finally {
+      await resources.close();
+    }
   });
 
   it('backs off through 500s, a dropped connection and a slow answer', async () => {
@@ -150,5 +179,23 @@ describe('pollEvents under faults', () => {
     });
     expect(dead[0]?.last_error).toMatch(/invalid dsync.user.created data/);
     expect(await inboxCount()).toBe(good + 1 + 4);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-10-21T07:28:00.000Z');
+  it('reads delta-seconds', () => {
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+  });
+  it('reads an HTTP-date as the time left until it; a past date is 0', () => {
+    expect(parseRetryAfter('Wed, 21 Oct 2026 07:28:30 GMT', now)).toBe(30_000);
+    expect(parseRetryAfter('Wednesday, 21-Oct-26 07:29:00 GMT', now)).toBe(60_000);
+    expect(parseRetryAfter('Tue, 20 Oct 2026 07:28:00 GMT', now)).toBe(0);
+  });
+  it('answers null for nothing, garbage, negatives and fractions', () => {
+    for (const value of [undefined, null, '', 'soon', '-1', '1.5', '2026-10-21']) {
+      expect(parseRetryAfter(value, now), String(value)).toBeNull();
+    }
   });
 });

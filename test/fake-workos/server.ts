@@ -17,8 +17,8 @@ export interface Fault {
   path?: string;
   /** Answer with this status instead (429, 500, 503…). */
   status?: number;
-  /** Seconds, sent as Retry-After. */
-  retryAfter?: number;
+  /** Sent as Retry-After: seconds, or a string as it is (an HTTP-date). */
+  retryAfter?: number | string;
   /** Wait this long before answering (a slow response). */
   delayMs?: number;
   /** Drop the connection without an answer (a network error). */
