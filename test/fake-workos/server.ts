@@ -245,6 +245,11 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
       send(res, status, body, headers);
     };
 
+    // WorkOS's limiter stands in front of everything: a request it lets through
+    // counts even when it then fails.
+    if (url.pathname === '/directory_users' && overDirectoryLimit(url.searchParams)) {
+      return reply(429, { message: 'Too many requests' }, { 'retry-after': '1' });
+    }
     const faultIndex = faults.findIndex((f) => !f.path || f.path === url.pathname);
     const fault = faultIndex === -1 ? undefined : faults[faultIndex];
     if (fault) {
@@ -266,9 +271,6 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
     if (req.method !== 'GET') return reply(405, { message: 'method not allowed' });
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
       return reply(401, { message: 'Unauthorized' });
-    }
-    if (url.pathname === '/directory_users' && overDirectoryLimit(url.searchParams)) {
-      return reply(429, { message: 'Too many requests' }, { 'retry-after': '1' });
     }
     try {
       reply(200, route(store, url.pathname, url.searchParams));

@@ -1,7 +1,7 @@
 // Reading an organization's directory state from WorkOS: its directories, then each
 // directory's groups and users (every page; users embed the groups they belong to,
-// which gives the memberships without a request per group). /directory_users goes
-// through the per-directory rate limiter.
+// which gives the memberships without a request per group). Every request to
+// /directory_users, retries included, goes through the per-directory rate limiter.
 import type { Logger } from '../../common/logger.ts';
 import { getListPage, type WorkOSClient } from '../../common/workos-client.ts';
 import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
@@ -83,19 +83,21 @@ export async function fetchUpstream(
     path: string,
     query: Record<string, string>,
     visit: (item: unknown) => void,
-    before?: () => Promise<void>,
+    throttle?: () => Promise<void>,
   ) {
     let after: string | undefined;
     do {
-      await before?.();
       const page = await withWorkOSRetry(
         `GET ${path}`,
-        () =>
-          getListPage(options.workos, path, {
+        async () => {
+          // Every attempt takes a slot: WorkOS counts a retried request like any other.
+          await throttle?.();
+          return getListPage(options.workos, path, {
             ...query,
             limit: options.pageSize ?? PAGE_SIZE,
             after,
-          }),
+          });
+        },
         { log: options.log, policy: options.retry, signal: options.signal },
       );
       state.requests += 1;
