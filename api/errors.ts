@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'unavailable'
   | 'read_only'
+  | 'cross_site'
   | 'internal';
 
 export class AppError extends Error {

@@ -5,8 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../api/server.ts';
 import { type Config, withOverrides } from '../common/config.ts';
 import { openResources, type Resources } from '../common/resources.ts';
+import { findOrganization } from '../db/repositories/organizations.repository.ts';
 import { useTestContext } from './support/context.ts';
 import { track } from './support/leaks.ts';
+import { seedOperatorWorld } from './support/operator-fixtures.ts';
 
 const ctx = useTestContext('admin_auth');
 const TOKEN = 'admin-token-0123456789abcdef';
@@ -149,5 +151,110 @@ describe('admin authentication', () => {
     ]);
     const page = await app.inject({ url: '/admin', headers: { authorization } });
     expect(page.body).toContain('(read-only)');
+  });
+});
+
+describe('admin changes from a browser (cross-site request forgery)', () => {
+  const browser = basic('operator', TOKEN);
+  // inject() sends `Host: localhost:80`.
+  const pause = (app: FastifyInstance, org: string, headers: Record<string, string>) =>
+    app.inject({ method: 'POST', url: `/admin/api/organizations/${org}/pause`, headers });
+  const pausedAt = async (org: string) => (await findOrganization(ctx.db, org))?.paused_at;
+
+  it('refuses a change with basic auth from another site, and changes nothing', async () => {
+    const { healthy } = await seedOperatorWorld(ctx.db, 'csrf');
+    const app = await start({ ADMIN_TOKEN: TOKEN });
+    const crossSite: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      { origin: 'http://localhost:8081' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'same-site', origin: 'http://admin.localhost' },
+      // Fetch metadata wins over an Origin that happens to match.
+      { 'sec-fetch-site': 'cross-site', origin: 'http://localhost' },
+      // No word from the browser at all: refused too (scripts use the bearer token).
+      {},
+    ];
+    for (const headers of crossSite) {
+      const res = await pause(app, healthy, { authorization: browser, ...headers });
+      expect(res.statusCode, JSON.stringify(headers)).toBe(403);
+      expect(res.json()).toMatchObject({ error: { code: 'cross_site' } });
+    }
+    // What a cross-site <form enctype="text/plain"> sends: parsed, still refused.
+    const form = await app.inject({
+      method: 'POST',
+      url: `/admin/api/organizations/${healthy}/resume`,
+      headers: {
+        authorization: browser,
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+        'content-type': 'text/plain',
+      },
+      payload: 'x=y',
+    });
+    expect(form.statusCode).toBe(403);
+    const queue = await app.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/drain/pause',
+      headers: { authorization: browser, origin: 'https://evil.example' },
+    });
+    expect(queue.statusCode).toBe(403);
+    expect(await pausedAt(healthy)).toBeNull();
+  });
+
+  it('accepts a change with basic auth from a page of this origin', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'sameorigin');
+    const app = await start({ ADMIN_TOKEN: TOKEN });
+    const byOrigin = await pause(app, w.healthy, {
+      authorization: browser,
+      origin: 'http://localhost',
+    });
+    expect(byOrigin.statusCode).toBe(200);
+    expect(await pausedAt(w.healthy)).toBeInstanceOf(Date);
+    const byFetchMetadata = await pause(app, w.failing, {
+      authorization: browser,
+      'sec-fetch-site': 'same-origin',
+      origin: 'http://localhost:80',
+    });
+    expect(byFetchMetadata.statusCode).toBe(200);
+    expect(await pausedAt(w.failing)).toBeInstanceOf(Date);
+    // Bull Board's own actions, from its page.
+    const queue = await app.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/maintenance/pause',
+      headers: { authorization: browser, 'sec-fetch-site': 'same-origin' },
+    });
+    expect(queue.statusCode).toBe(200);
+    // Reads need no origin: a link followed from anywhere shows the page.
+    const read = await app.inject({
+      url: '/admin/api/organizations',
+      headers: { authorization: browser, 'sec-fetch-site': 'cross-site' },
+    });
+    expect(read.statusCode).toBe(200);
+  });
+
+  it('asks nothing of bearer-token requests (scripts)', async () => {
+    const { healthy } = await seedOperatorWorld(ctx.db, 'bearer');
+    const app = await start({ ADMIN_TOKEN: TOKEN });
+    const res = await pause(app, healthy, { authorization: `Bearer ${TOKEN}` });
+    expect(res.statusCode).toBe(200);
+    expect(await pausedAt(healthy)).toBeInstanceOf(Date);
+  });
+
+  it('forbids framing every admin page, refusals included', async () => {
+    const app = await start({ ADMIN_TOKEN: TOKEN });
+    const authorization = `Bearer ${TOKEN}`;
+    for (const [url, headers] of [
+      ['/admin', { authorization }],
+      ['/admin/api/organizations', { authorization }],
+      ['/admin/queues', { authorization }],
+      ['/admin/queues/api/queues', { authorization }],
+      ['/admin', {}],
+    ] as const) {
+      const res = await app.inject({ url, headers });
+      expect(res.headers['content-security-policy'], url).toBe("frame-ancestors 'none'");
+      expect(res.headers['x-frame-options'], url).toBe('DENY');
+    }
+    expect((await app.inject('/metrics')).headers['x-frame-options']).toBeUndefined();
   });
 });

@@ -3,11 +3,14 @@
 // HTTP basic credentials (the token as password), looks at the queue dashboard and
 // the status page, and saves screenshots under test/artifacts/.
 import { existsSync, mkdirSync } from 'node:fs';
+import { Queue } from 'bullmq';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withOverrides } from '../common/config.ts';
+import { QUEUES } from '../common/queues.ts';
 import { type Service, startService } from '../common/service.ts';
 import { triggerDrain } from '../common/triggers.ts';
+import { findOrganization } from '../db/repositories/organizations.repository.ts';
 import { useTestContext } from './support/context.ts';
 import { type OperatorWorld, seedOperatorWorld } from './support/operator-fixtures.ts';
 
@@ -136,6 +139,58 @@ describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
         path: new URL('admin-status.png', artifacts).pathname,
         fullPage: true,
       });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('does a Bull Board action from its own page (same origin, basic auth)', async () => {
+    const context = await operator();
+    const maintenance = new Queue(QUEUES.maintenance, {
+      connection: service.resources.redis,
+      prefix: ctx.config.REDIS_PREFIX,
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/admin/queues/queue/maintenance`);
+      // The queue's action menu is the page's last menu button, once the queue is shown.
+      await page.getByRole('button', { name: 'Nothing is consuming this queue' }).waitFor();
+      await page.locator('button[aria-haspopup="menu"]').last().click();
+      await page.getByRole('menuitem', { name: 'Pause', exact: true }).click();
+      const paused = page.waitForResponse(
+        (r) => r.request().method() === 'PUT' && r.url().endsWith('/maintenance/pause'),
+      );
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      expect((await paused).status()).toBe(200);
+      expect(await maintenance.isPaused()).toBe(true);
+    } finally {
+      await maintenance.resume();
+      await maintenance.close();
+      await context.close();
+    }
+  });
+
+  it('refuses a cross-site form posted with the cached basic credentials', async () => {
+    const context = await operator();
+    try {
+      const page = await context.newPage();
+      // Logged in: the browser now holds the credentials for this origin.
+      expect((await page.goto(`${base}/admin`))?.status()).toBe(200);
+      const target = `${base}/admin/api/organizations/${world.healthy}/pause`;
+      await page.route('http://attacker.test/', (route) =>
+        route.fulfill({
+          contentType: 'text/html',
+          body: `<form method="post" enctype="text/plain" action="${target}"><input name="a" value="b"></form><script>document.forms[0].submit()</script>`,
+        }),
+      );
+      const refused = page.waitForResponse(
+        (r) => r.request().method() === 'POST' && r.url() === target,
+      );
+      await page.goto('http://attacker.test/');
+      const res = await refused;
+      expect(res.status()).toBe(403);
+      expect(await res.json()).toMatchObject({ error: { code: 'cross_site' } });
+      expect((await findOrganization(ctx.db, world.healthy))?.paused_at).toBeNull();
     } finally {
       await context.close();
     }

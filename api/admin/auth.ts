@@ -58,13 +58,77 @@ export function requireAdminToken(token: string) {
   };
 }
 
+const safe = (method: string) => method === 'GET' || method === 'HEAD';
+
+/**
+ * Whether a browser says the request comes from a page of this origin. Fetch
+ * metadata first (every current browser sends it): `same-origin`, or `none` for
+ * what the user did (typed a URL, a bookmark). Else the `Origin` header, whose
+ * host must be the one the request was sent to.
+ */
+export function fromSameOrigin(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site === 'same-origin' || site === 'none';
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string' || origin === 'null') return false;
+  try {
+    const from = new URL(origin);
+    // Through URL both sides drop a default port (`Host: example.com:443`).
+    return from.host === new URL(`${from.protocol}//${request.host}`).host;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * An onRequest hook (after authentication) against cross-site request forgery.
+ * A browser sends cached basic credentials with any request to this origin, a
+ * cross-site form post too (Fastify parses text/plain bodies), so a change made
+ * with basic auth must come from a page of this origin. Bearer tokens are never
+ * added by a browser on its own, so scripts using them are not asked.
+ */
+export function refuseCrossSiteChanges() {
+  return async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> => {
+    if (safe(request.method)) return;
+    const scheme = request.headers.authorization?.trim().split(/\s+/, 1)[0]?.toLowerCase();
+    if (scheme !== 'basic' || fromSameOrigin(request)) return;
+    request.log.warn(
+      {
+        url: request.url.split('?')[0],
+        origin: request.headers.origin,
+        secFetchSite: request.headers['sec-fetch-site'],
+      },
+      'admin change refused: not from this origin',
+    );
+    return reply
+      .status(403)
+      .send(
+        errorBody(
+          'cross_site',
+          'a change with basic auth must come from a page of this origin (Origin or Sec-Fetch-Site); scripts use Authorization: Bearer',
+        ),
+      );
+  };
+}
+
+/** An onRequest hook (first) that forbids framing any admin page (clickjacking). */
+export function denyFraming() {
+  return async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    reply.header('content-security-policy', "frame-ancestors 'none'");
+    reply.header('x-frame-options', 'DENY');
+  };
+}
+
 /** An onRequest hook that refuses every change (anything but GET/HEAD) in read-only mode. */
 export function refuseChanges() {
   return async (
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | undefined> => {
-    if (request.method === 'GET' || request.method === 'HEAD') return;
+    if (safe(request.method)) return;
     return reply
       .status(403)
       .send(errorBody('read_only', 'the admin surface is read-only (ADMIN_READ_ONLY=true)'));

@@ -1,10 +1,12 @@
 // The operator surface under /admin: the status page, the JSON API and the queue
 // dashboard, all behind ADMIN_TOKEN. Without a token none of it is registered (404)
-// and start-up says so; with ADMIN_READ_ONLY every change is refused with 403.
+// and start-up says so; with ADMIN_READ_ONLY every change is refused with 403. A
+// change made with basic auth (a browser) must come from this origin, and no
+// admin page may be framed.
 import type { FastifyInstance } from 'fastify';
 import type { Resources } from '../../common/resources.ts';
 import { openQueues } from '../queues.ts';
-import { refuseChanges, requireAdminToken } from './auth.ts';
+import { denyFraming, refuseChanges, refuseCrossSiteChanges, requireAdminToken } from './auth.ts';
 import { registerQueueDashboard } from './queue-dashboard.ts';
 import { registerAdminApi } from './routes.ts';
 import { registerStatusPage } from './status-page.ts';
@@ -19,7 +21,9 @@ export async function registerAdmin(app: FastifyInstance, resources: Resources):
   const queues = openQueues(app, resources);
   await app.register(
     async (scope) => {
+      scope.addHook('onRequest', denyFraming());
       scope.addHook('onRequest', requireAdminToken(token));
+      scope.addHook('onRequest', refuseCrossSiteChanges());
       // After authentication (hooks run in order) and before any body is parsed.
       if (config.ADMIN_READ_ONLY) scope.addHook('onRequest', refuseChanges());
       registerStatusPage(scope, resources);
