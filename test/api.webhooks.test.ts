@@ -3,14 +3,13 @@
 // are answered 200 and stored once; bad input gets its status and writes nothing.
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerErrorHandling } from '../api/errors.ts';
 import { registerWebhookRoutes } from '../api/routes/webhooks.ts';
 import { buildServer } from '../api/server.ts';
 import type { Config } from '../common/config.ts';
 import { DIRECTORY_EVENT_TYPES } from '../common/events.ts';
-import { redactPaths } from '../common/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { openResources, type Resources } from '../common/resources.ts';
 import { useTestContext } from './support/context.ts';
 import { eventId, FIXTURE_ORG, fixture, type WireEvent } from './support/events.ts';
@@ -212,10 +211,11 @@ describe('POST /webhooks/workos', () => {
 
   it('logs each delivery with its request id and event, never the body, signature or secret', async () => {
     const lines: string[] = [];
-    const logger = pino(
-      { level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } },
-      { write: (line: string) => lines.push(line) },
-    );
+    const logger = createLogger({ LOG_LEVEL: 'info' }, 'test:webhooks', {
+      write: (line: string) => {
+        lines.push(line);
+      },
+    });
     const own = openResources(ctx.config, logger);
     const server = await buildServer(own);
     try {

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { Config } from '../../common/config.ts';
-import { redactPaths } from '../../common/logger.ts';
+import { createLogger } from '../../common/logger.ts';
 import { openResources } from '../../common/resources.ts';
 import { WorkOSRequestError } from '../../common/workos-retry.ts';
 import {
@@ -30,10 +30,7 @@ interface ResyncOptions {
 function stderrLogger(config: Config) {
   const level =
     config.LOG_LEVEL === 'info' || config.LOG_LEVEL === 'debug' ? 'warn' : config.LOG_LEVEL;
-  return pino(
-    { name: 'dirsync-cli', level, redact: { paths: redactPaths, censor: '[redacted]' } },
-    pino.destination(2),
-  );
+  return createLogger({ LOG_LEVEL: level }, 'dirsync-cli', pino.destination(2));
 }
 
 /** One line, rewritten in place on a terminal; an occasional line otherwise. */
