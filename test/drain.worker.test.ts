@@ -214,6 +214,118 @@ describe('drain failures', () => {
     expect(Number(auditAfter.n)).toBe(Number(auditBefore.n));
   });
 
+  it('charges a failure to the event that failed, not to an earlier one that arrived meanwhile', async () => {
+    const org = 'org_charge';
+    const directory = `directory_${org}`;
+    // Batches of one: the failing batch's event is charged without a second pass.
+    const single = ctx.openResources({ DRAIN_BATCH_SIZE: 1 });
+    const t = Date.UTC(2026, 9, 1);
+    // The poison user's write waits, then violates a check (a permanent error: dead
+    // at once), while a late event dated before it is committed from elsewhere.
+    await sql`
+      create function reject_slow_poison() returns trigger language plpgsql as $$
+      begin
+        if new.directory_user_id = 'directory_user_slow_poison' then
+          perform pg_sleep(1);
+          raise exception 'slow poison rejected' using errcode = '23514';
+        end if;
+        return new;
+      end $$;
+      create trigger reject_slow_poison before insert or update on users for each row execute function reject_slow_poison();
+    `.execute(ctx.db);
+    try {
+      await storeEvents(ctx.db, [
+        wireEvent(
+          'dsync.user.created',
+          userData({ id: 'directory_user_slow_poison', org, directory, updatedAt: t + 10 }),
+          t + 10,
+          'event_c_poison',
+        ),
+      ]);
+      const draining = drainOrganization(single, org, { log });
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql<{ n: number }>`
+                select count(*)::int as n from pg_stat_activity
+                where wait_event = 'PgSleep' and query ilike '%insert into%users%'
+              `.execute(ctx.db)
+            ).rows[0]!.n,
+          { timeout: 5_000, interval: 20 },
+        )
+        .toBe(1);
+      await storeEvents(ctx.db, [
+        wireEvent(
+          'dsync.user.created',
+          userData({ id: 'directory_user_late', org, directory, updatedAt: t + 1 }),
+          t + 1,
+          'event_c_late',
+        ),
+      ]);
+      expect(await draining).toMatchObject({ dead: 1, applied: 1 });
+      const rows = await ctx.db
+        .selectFrom('inbox')
+        .select(['event_id', 'status'])
+        .where('organization_id', '=', org)
+        .orderBy('event_id')
+        .execute();
+      expect(rows).toEqual([
+        { event_id: 'event_c_late', status: 'applied' },
+        { event_id: 'event_c_poison', status: 'dead' },
+      ]);
+    } finally {
+      await sql`drop trigger reject_slow_poison on users`.execute(ctx.db);
+      await single.close();
+    }
+  });
+
+  it("a transient error charges nothing until the job's last attempt, then counts like any failure", async () => {
+    const org = 'org_flaky';
+    const directory = `directory_${org}`;
+    const t = Date.UTC(2026, 9, 1);
+    await sql`
+      create function fail_transiently() returns trigger language plpgsql as $$
+      begin
+        if new.directory_user_id = 'directory_user_flaky' then
+          raise exception 'could not serialize' using errcode = '40001';
+        end if;
+        return new;
+      end $$;
+      create trigger fail_transiently before insert or update on users for each row execute function fail_transiently();
+    `.execute(ctx.db);
+    try {
+      await storeEvents(ctx.db, [
+        wireEvent(
+          'dsync.user.created',
+          userData({ id: 'directory_user_flaky', org, directory, updatedAt: t }),
+          t,
+          'event_flaky',
+        ),
+      ]);
+      const flaky = () =>
+        ctx.db
+          .selectFrom('inbox')
+          .select(['status', 'attempts'])
+          .where('event_id', '=', 'event_flaky')
+          .executeTakeFirstOrThrow();
+      await expect(drainOrganization(resources, org, { log })).rejects.toMatchObject({
+        code: '40001',
+      });
+      expect(await flaky()).toEqual({ status: 'pending', attempts: 0 });
+      await expect(drainOrganization(resources, org, { log, lastAttempt: true })).rejects.toThrow(
+        EventFailedError,
+      );
+      expect(await flaky()).toEqual({ status: 'pending', attempts: 1 });
+      expect(await drainOrganization(resources, org, { log, lastAttempt: true })).toMatchObject({
+        dead: 1,
+      });
+      expect(await flaky()).toEqual({ status: 'dead', attempts: 2 });
+    } finally {
+      await sql`drop trigger fail_transiently on users`.execute(ctx.db);
+    }
+  }, 30_000);
+
   it('an event that can never be valid is dead at once', async () => {
     const org = 'org_invalid';
     await ctx.db

@@ -34,7 +34,8 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
         throw new UnrecoverableError('drain job without an organizationId');
       }
       const log = logger.child({ jobId: job.id, orgId: organizationId });
-      return drainOrganization(resources, organizationId, { log });
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      return drainOrganization(resources, organizationId, { log, lastAttempt });
     },
     {
       connection,

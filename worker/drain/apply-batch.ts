@@ -2,12 +2,13 @@
 // pending events in order, apply them to a snapshot, write rows, revoke sessions,
 // audit, and mark each event applied, ignored or dead. All or nothing.
 import { sql } from 'kysely';
+import { toError } from '../../common/errors.ts';
 import { type DirectoryEvent, InvalidEventError, parseEvent } from '../../common/events.ts';
 import type { Transaction } from '../../db/database.ts';
 import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
 import { applyEvent } from '../apply/apply-event.ts';
 import { Effects } from '../apply/effects.ts';
-import { OrganizationBusyError } from './errors.ts';
+import { BatchFailedError, OrganizationBusyError } from './errors.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { type RevokedSessions, revokeSessions } from './revoke-sessions.ts';
 import { chunks, saveSnapshot } from './save-snapshot.ts';
@@ -33,10 +34,14 @@ export type BatchResult =
       receivedAt: Map<string, Date>;
     };
 
-/** Takes the org's transaction-scoped advisory lock, or throws OrganizationBusyError. */
-async function lockOrganization(trx: Transaction, organizationId: string): Promise<void> {
+/**
+ * Takes the org's transaction-scoped advisory lock, or throws OrganizationBusyError.
+ * One 64-bit key from schema and organization (two 32-bit hashes would make
+ * unrelated organizations collide and wait on each other far more often).
+ */
+export async function lockOrganization(trx: Transaction, organizationId: string): Promise<void> {
   const { rows } = await sql<{ locked: boolean }>`
-    select pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext(${organizationId})) as locked
+    select pg_try_advisory_xact_lock(hashtextextended(current_schema() || '/' || ${organizationId}, 0)) as locked
   `.execute(trx);
   if (!rows[0]?.locked) throw new OrganizationBusyError(organizationId);
 }
@@ -89,7 +94,22 @@ export async function applyBatch(
     .limit(limit)
     .execute();
   if (rows.length === 0) return { kind: 'empty' };
+  try {
+    return await applyRows(trx, organizationId, organization.deprovision_policy, rows);
+  } catch (caught) {
+    throw new BatchFailedError(
+      rows.map((r) => r.event_id),
+      toError(caught),
+    );
+  }
+}
 
+async function applyRows(
+  trx: Transaction,
+  organizationId: string,
+  policy: Parameters<typeof loadSnapshot>[2],
+  rows: PendingEvent[],
+): Promise<BatchResult> {
   const outcomes = new Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>();
   const errors = new Map<string, string>();
   const parsed = cutAtDirectoryDeletion(
@@ -109,7 +129,7 @@ export async function applyBatch(
   );
 
   const events = parsed.flatMap((p) => (p.event ? [p.event] : []));
-  const snapshot = await loadSnapshot(trx, organizationId, organization.deprovision_policy, events);
+  const snapshot = await loadSnapshot(trx, organizationId, policy, events);
   const effects = new Effects();
   for (const event of events) outcomes.set(event.id, applyEvent(snapshot, event, effects));
   await saveSnapshot(trx, snapshot);

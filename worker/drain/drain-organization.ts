@@ -7,14 +7,27 @@ import { toError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
-import { applyBatch, type BatchResult } from './apply-batch.ts';
-import { EventFailedError, isPermanentError, isTransientError } from './errors.ts';
+import { applyBatch, type BatchResult, lockOrganization } from './apply-batch.ts';
+import {
+  BatchFailedError,
+  EventFailedError,
+  isPermanentError,
+  isTransientError,
+  rootOfBatchError,
+} from './errors.ts';
 import { publishRevocations } from './revoke-sessions.ts';
 
 export interface DrainOptions {
   log: Logger;
   /** Stop after this long and re-trigger, so a huge backlog shares the worker. */
   yieldAfterMs?: number;
+  /**
+   * The drain job's last attempt: transient errors are then charged to the event at
+   * fault like any other failure, so an event that keeps breaking its connection
+   * cannot block the organization forever (before that, a Postgres that is down or
+   * restarting must not charge innocent events).
+   */
+  lastAttempt?: boolean;
 }
 
 export interface DrainResult {
@@ -57,37 +70,41 @@ async function runBatch(
   );
 }
 
-/** Counts a failure against the organization's first pending event; dead past the limit. */
+/**
+ * Counts a failure against the event that failed alone in its batch; dead past the
+ * limit (at once when no retry can fix it). Under the organization's advisory lock,
+ * and only while the event is still pending, so a concurrent drain or replay is
+ * never charged for it.
+ */
 async function recordFailure(
   resources: Drainer,
   organizationId: string,
+  eventId: string,
   error: Error,
   log: Logger,
 ) {
   const permanent = isPermanentError(error);
   const message = `${error.name}: ${error.message}`.slice(0, 2000);
   const row = await resources.db.transaction().execute(async (trx) => {
-    const first = await trx
+    await lockOrganization(trx, organizationId);
+    const event = await trx
       .selectFrom('inbox')
       .select(['event_id', 'event_type', 'attempts'])
+      .where('event_id', '=', eventId)
       .where('organization_id', '=', organizationId)
       .where('status', '=', 'pending')
-      .orderBy('occurred_at')
-      .orderBy('event_id')
-      .limit(1)
-      .forUpdate()
       .executeTakeFirst();
-    if (!first) return undefined;
-    const attempts = first.attempts + 1;
+    if (!event) return undefined;
+    const attempts = event.attempts + 1;
     const dead = permanent || attempts >= resources.config.EVENT_MAX_ATTEMPTS;
     await trx
       .updateTable('inbox')
       .set({ attempts, last_error: message, status: dead ? 'dead' : 'pending' })
-      .where('event_id', '=', first.event_id)
+      .where('event_id', '=', event.event_id)
       .execute();
-    return { ...first, attempts, dead };
+    return { ...event, attempts, dead };
   });
-  if (!row) throw error;
+  if (!row) return; // applied or replayed meanwhile: the next pass sees it as it is now
   if (row.dead) {
     resources.metrics.deadEvents.inc({ type: row.event_type });
     resources.metrics.eventsApplied.inc({ type: row.event_type, outcome: 'dead' });
@@ -101,7 +118,7 @@ async function recordFailure(
       },
       'event parked as dead; the organization moves on',
     );
-    return;
+    return 'dead';
   }
   throw new EventFailedError(row.event_id, error);
 }
@@ -126,18 +143,25 @@ export async function drainOrganization(
     try {
       batch = await runBatch(resources, organizationId, limit, after, log);
     } catch (caught) {
-      const error = toError(caught);
+      const failure = toError(caught);
+      const error = rootOfBatchError(failure);
       after = undefined; // isolate from the organization's very first pending event
-      if (isTransientError(error) || error.name === 'OrganizationBusyError') throw error;
-      if (limit > 1) {
-        // Find the event at fault: apply the failed batch's events one at a time.
+      const eventIds = failure instanceof BatchFailedError ? failure.eventIds : [];
+      // Before any event was read (the lock, the organization): nothing to charge.
+      if (eventIds.length === 0 || error.name === 'OrganizationBusyError') throw error;
+      if (isTransientError(error) && !options.lastAttempt) throw error;
+      if (eventIds.length > 1) {
+        // Find the event at fault: apply the failed batch's events one at a time. A
+        // database that is down fails the single batch too and ends this drain below.
         log.warn({ err: error }, 'batch failed; isolating the failing event');
-        isolating = limit;
+        isolating = eventIds.length;
         limit = 1;
         continue;
       }
-      await recordFailure(resources, organizationId, error, log);
-      result.dead += 1;
+      // On the job's last attempt a transient error is counted too; while Postgres
+      // is really down, counting fails as well and nothing is charged.
+      if ((await recordFailure(resources, organizationId, eventIds[0]!, error, log)) === 'dead')
+        result.dead += 1;
       isolating = 0;
       limit = fullLimit;
       continue;

@@ -9,6 +9,19 @@ export class OrganizationBusyError extends Error {
   }
 }
 
+/**
+ * A drain transaction failed after reading these pending events (in order): when it
+ * held one event, that event is the one at fault.
+ */
+export class BatchFailedError extends Error {
+  override name = 'BatchFailedError';
+  readonly eventIds: readonly string[];
+  constructor(eventIds: readonly string[], cause: Error) {
+    super(cause.message, { cause });
+    this.eventIds = eventIds;
+  }
+}
+
 /** An event failed and has attempts left: the drain stops here and retries later. */
 export class EventFailedError extends Error {
   override name = 'EventFailedError';
@@ -66,6 +79,13 @@ export function isTransientError(value: unknown): boolean {
  * (SQLSTATE classes 22 and 23). The event is parked as dead at once.
  */
 export function isPermanentError(value: unknown): boolean {
-  const code = (toError(value) as { code?: string }).code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+  const err = toError(value) as Error & { code?: string };
+  const code = err.code;
+  if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))) return true;
+  return err.cause !== undefined && err.cause !== err && isPermanentError(err.cause);
+}
+
+/** The error a drain failed with, without the BatchFailedError around it. */
+export function rootOfBatchError(error: Error): Error {
+  return error instanceof BatchFailedError ? toError(error.cause) : error;
 }
