@@ -7,12 +7,23 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+// Whole numbers in decimal digits only: `Number()` would read " " as 0, "0x50" as 80
+// and "1e3" as 1000, so a typo would silently become a setting.
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number({ error: 'expected a whole number' })
-    .int({ error: 'expected a whole number' })
-    .min(min, { error: `expected a whole number >= ${min}` })
-    .max(max, { error: `expected a whole number <= ${max}` });
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: 'expected a whole number (decimal digits)' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `expected a whole number >= ${min}` })
+        .max(max, { error: `expected a whole number <= ${max}` }),
+    );
+
+/** A string that is not only whitespace (an empty variable already means "not set"). */
+const text = z.string().refine((v) => v.trim() !== '', { error: 'expected a value, not blanks' });
 
 const url = (protocols: readonly string[]) =>
   z.string().refine(
@@ -26,19 +37,15 @@ const url = (protocols: readonly string[]) =>
     { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
-const identifier = z
-  .string()
-  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a lower-case SQL identifier' });
+const identifier = text.regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+  error: 'expected a lower-case SQL identifier',
+});
 
-const csv = z
-  .string()
+const csv = text
   .transform((v) => v.split(',').map((s) => s.trim()))
   .pipe(z.array(z.string().min(1, { error: 'empty entry in comma-separated list' })));
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === '' ? undefined : v));
+const optionalString = text.optional();
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -52,12 +59,11 @@ const schema = z.object({
   MIGRATE_ON_START: bool.default(true),
 
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: z
-    .string()
+  REDIS_PREFIX: text
     .regex(/^[A-Za-z0-9_:.-]+$/, { error: 'expected letters, digits, _ : . or -' })
     .default('dirsync'),
 
-  HOST: z.string().min(1).default('127.0.0.1'),
+  HOST: text.default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
 
@@ -71,9 +77,7 @@ const schema = z.object({
   WORKOS_POLL_LOOKBACK_DAYS: int(1, 30).default(30),
   WORKOS_RECONCILE_INTERVAL_MS: int(0).default(0),
 
-  ADMIN_TOKEN: optionalString.pipe(
-    z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
-  ),
+  ADMIN_TOKEN: text.min(16, { error: 'expected at least 16 characters' }).optional(),
   ADMIN_READ_ONLY: bool.default(false),
 
   DRAIN_CONCURRENCY: int(1, 256).default(8),
@@ -100,11 +104,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => {
+    // One line per variable: its first problem (a blank value also fails the checks
+    // after the first, which would only repeat it).
+    const lines = new Map<string, string>();
+    for (const issue of parsed.error.issues) {
       const name = String(issue.path[0] ?? 'environment');
-      return `invalid configuration: ${name}: ${issue.message}`;
-    });
-    throw new ConfigError(lines.join('\n'));
+      if (!lines.has(name)) lines.set(name, `invalid configuration: ${name}: ${issue.message}`);
+    }
+    throw new ConfigError([...lines.values()].join('\n'));
   }
   return Object.freeze(parsed.data);
 }

@@ -39,6 +39,49 @@ describe('config', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(message);
   });
 
+  it.each([
+    ['PORT', ' '],
+    ['PORT', '0x50'],
+    ['PORT', '1e3'],
+    ['PORT', '80.0'],
+    ['PORT', '-1'],
+    ['PORT', '+80'],
+    ['WORKOS_POLL_INTERVAL_MS', ' '],
+    ['DATABASE_POOL_MAX', '1_0'],
+  ])('refuses %s=%j instead of reading it as a number', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      new RegExp(`^invalid configuration: ${name}: expected a whole number \\(decimal digits\\)$`),
+    );
+  });
+
+  it('reads whole numbers in decimal digits, around blanks', () => {
+    const config = loadConfig({ PORT: ' 8081 ', WORKOS_POLL_INTERVAL_MS: '0' });
+    expect(config.PORT).toBe(8081);
+    expect(config.WORKOS_POLL_INTERVAL_MS).toBe(0);
+  });
+
+  it.each([
+    'HOST',
+    'DATABASE_SCHEMA',
+    'REDIS_PREFIX',
+    'WORKOS_WEBHOOK_SECRET',
+    'WORKOS_API_KEY',
+    'WORKOS_API_HOSTNAME',
+    'ADMIN_TOKEN',
+  ])('refuses a blank %s in one line naming it', (name) => {
+    expect(() => loadConfig({ [name]: '   ' })).toThrow(
+      new RegExp(`^invalid configuration: ${name}: expected a value, not blanks$`),
+    );
+  });
+
+  it('takes an empty variable as not set', () => {
+    const config = loadConfig({ HOST: '', PORT: '', WORKOS_API_KEY: '', ADMIN_TOKEN: '' });
+    expect(config.HOST).toBe('127.0.0.1');
+    expect(config.PORT).toBe(8080);
+    expect(config.WORKOS_API_KEY).toBeUndefined();
+    expect(config.ADMIN_TOKEN).toBeUndefined();
+  });
+
   it('reports every bad variable, one per line', () => {
     try {
       loadConfig({ PORT: 'x', LOG_LEVEL: 'loud' });
