@@ -1,9 +1,10 @@
 // Metrics read at scrape time rather than counted as things happen: inbox depth,
 // oldest-pending age and dead events per organization (the status query, bounded
 // to the organizations needing attention most), BullMQ job counts per queue and
-// state, and the age of the Events API poll. One scrape runs each read once, shared
-// by every gauge, and a read that fails leaves its gauges empty and counts the
-// failure instead of failing the scrape.
+// state, and the age and lag of the Events API poll (from poll_cursors, whichever
+// process polled). One scrape runs each read once, shared by every gauge, and a read
+// that fails leaves its gauges empty and counts the failure instead of failing the
+// scrape.
 import type { JobType } from 'bullmq';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { toError, withTimeout } from '../common/errors.ts';
@@ -154,6 +155,17 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
     (g, { poll }, now) => {
       for (const p of poll ?? []) {
         g.set({ cursor: p.cursor }, Math.max(0, (now - p.polledAt.getTime()) / 1000));
+      }
+    },
+  );
+  gauge(
+    'dirsync_poll_lag_seconds',
+    'Time since the newest event the Events API poller has stored, per cursor.',
+    ['cursor'],
+    (g, { poll }, now) => {
+      for (const p of poll ?? []) {
+        if (!p.newestEventAt) continue;
+        g.set({ cursor: p.cursor }, Math.max(0, (now - p.newestEventAt.getTime()) / 1000));
       }
     },
   );

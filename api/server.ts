@@ -1,4 +1,6 @@
 // The HTTP edge: builds the Fastify app with every route. Listening is the caller's.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Resources } from '../common/resources.ts';
 import { registerAdmin } from './admin/index.ts';
@@ -7,16 +9,31 @@ import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
 
+// A client's own request id is kept (to follow a request across services) only when
+// it is short and plain: it goes into every log line and a response header.
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export async function buildServer(resources: Resources): Promise<FastifyInstance> {
   const { config, logger } = resources;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance's default generics.
     loggerInstance: logger.child({ component: 'api' }) as FastifyBaseLogger,
     bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: requestId,
     return503OnClosing: true,
   });
   registerErrorHandling(app);
+  // Set first, so every answer carries it, including those Fastify gives before any
+  // route runs (413, 415, 404).
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   registerHealthRoutes(app, resources);
   await registerWebhookRoutes(app, resources);
   await registerMetricsRoute(app, resources);

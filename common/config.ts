@@ -65,6 +65,8 @@ const schema = z.object({
 
   HOST: text.default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
+  // A worker without the API in its process serves /metrics and /healthz here (0: off).
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
 
   WORKOS_WEBHOOK_SECRET: optionalString.pipe(csv.optional()),

@@ -1,7 +1,10 @@
-// Prometheus metrics of one dirsync process (prom-client). Defined here once so the
-// api and the worker count the same things under the same names. Labels never hold
-// personal data; organization ids are the only per-tenant label.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+// Prometheus metrics of one dirsync process (prom-client), counted as things happen.
+// Defined here once so the api and the worker count the same things under the same
+// names. Labels never hold personal data; organization ids are the only per-tenant
+// label. What is read from Postgres or Redis at scrape time (inbox depth, poll lag,
+// queue counts) is api/scrape-metrics.ts: a gauge set by the poller would read 0 in
+// every process that did not poll.
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 export function createMetrics() {
   const registry = new Registry();
@@ -47,11 +50,6 @@ export function createMetrics() {
       name: 'dirsync_dead_events_total',
       help: 'Events parked as dead after failing past the attempt limit.',
       labelNames: ['type'] as const,
-      registers: [registry],
-    }),
-    pollLag: new Gauge({
-      name: 'dirsync_poll_lag_seconds',
-      help: 'Time since the newest event the Events API poller has seen.',
       registers: [registry],
     }),
   };

@@ -3,6 +3,7 @@
 // stops taking work, lets in-flight work finish, closes pools, within a bounded time.
 import type { FastifyInstance } from 'fastify';
 import { ensureDatabase, migrateToLatest } from '../db/migrate.ts';
+import type { MetricsServer } from '../worker/metrics-server.ts';
 import type { WorkerHandle } from '../worker/worker.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -19,6 +20,8 @@ export interface Service {
   worker?: WorkerHandle;
   /** The address the API listens on, when it runs. */
   address?: string;
+  /** The worker's metrics listener: a worker without the API, WORKER_METRICS_PORT > 0. */
+  metricsAddress?: string;
   stop(): Promise<void>;
 }
 
@@ -52,15 +55,29 @@ export async function startService(
       server = await buildServer(resources);
       address = await server.listen({ host: config.HOST, port: config.PORT });
     }
+    // With the API in the process its /metrics has the worker's counters too.
+    let metricsServer: MetricsServer | undefined;
+    if (worker && !options.api && config.WORKER_METRICS_PORT > 0) {
+      const { startMetricsServer } = await import('../worker/metrics-server.ts');
+      metricsServer = await startMetricsServer(resources.metrics.registry, logger, {
+        host: config.HOST,
+        port: config.WORKER_METRICS_PORT,
+      }).catch(async (err: unknown) => {
+        await worker?.stop();
+        throw err;
+      });
+    }
     let stopping: Promise<void> | undefined;
     return {
       resources,
       server,
       worker,
       address,
+      metricsAddress: metricsServer?.address,
       stop() {
         stopping ??= (async () => {
           await server?.close();
+          await metricsServer?.close();
           await worker?.stop();
           await resources.close();
         })();
@@ -94,7 +111,12 @@ export async function runMain(options: ServiceOptions): Promise<void> {
     process.exit(1);
   }
   logger.info(
-    { address: service.address, api: options.api, worker: options.worker },
+    {
+      address: service.address,
+      metricsAddress: service.metricsAddress,
+      api: options.api,
+      worker: options.worker,
+    },
     'dirsync started',
   );
   const shutdown = (signal: string) => {

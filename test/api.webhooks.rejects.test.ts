@@ -38,6 +38,7 @@ const event = (changes: (e: Record<string, unknown>) => void = () => {}) => {
   return JSON.stringify(e);
 };
 const TOLERANCE = 180_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 interface Case {
   name: string;
@@ -165,6 +166,8 @@ describe('POST /webhooks/workos rejects', () => {
       const res = await postWebhook(app, c.body, await resolveOptions(c.options));
       expect(res.statusCode).toBe(c.status);
       expect(res.json()).toMatchObject({ error: { code: c.code, message: expect.any(String) } });
+      // Even answers given before the route runs (413, 415) name their request.
+      expect(res.headers['x-request-id']).toMatch(UUID);
     });
   }
 

@@ -261,6 +261,28 @@ describe('POST /webhooks/workos', () => {
     }
   });
 
+  it("answers with a request id: a random UUID, or the client's own when it is plain", async () => {
+    const ids = async (given?: string) => {
+      const { body } = freshEvent();
+      const headers = given === undefined ? {} : { 'x-request-id': given };
+      const res = await postWebhook(app, body, { headers });
+      expect(res.statusCode).toBe(200);
+      return res.headers['x-request-id'];
+    };
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const [a, b] = [await ids(), await ids()];
+    expect(a).toMatch(uuid);
+    expect(b).toMatch(uuid);
+    expect(a).not.toBe(b);
+    expect(await ids('trace-01:abc.DEF_9')).toBe('trace-01:abc.DEF_9');
+    for (const unsafe of ['x'.repeat(129), 'has space', 'a"b', '{"json":1}', 'é']) {
+      expect(await ids(unsafe), unsafe).toMatch(uuid);
+    }
+    const notFound = await app.inject({ method: 'GET', url: '/nowhere' });
+    expect(notFound.statusCode).toBe(404);
+    expect(notFound.headers['x-request-id']).toMatch(uuid);
+  });
+
   it('keeps raw-body parsing to itself: other routes still parse JSON', async () => {
     const own = ctx.openResources();
     const server = Fastify();

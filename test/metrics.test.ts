@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../api/server.ts';
@@ -5,7 +8,9 @@ import type { Config } from '../common/config.ts';
 import type { Resources } from '../common/resources.ts';
 import { triggerDrain } from '../common/triggers.ts';
 import { useTestContext } from './support/context.ts';
+import { eventId, fixture, type WireEvent } from './support/events.ts';
 import { seedOperatorWorld } from './support/operator-fixtures.ts';
+import { postWebhook } from './support/webhooks.ts';
 
 const ctx = useTestContext('metrics');
 
@@ -101,6 +106,7 @@ describe('GET /metrics', () => {
         name: 'workos_events',
         cursor: 'event_x',
         polled_at: new Date(Date.now() - 42_000),
+        newest_event_at: new Date(Date.now() - 90_000),
       })
       .execute();
     const { app, resources } = await start();
@@ -120,6 +126,10 @@ describe('GET /metrics', () => {
     expect(
       value(samples, 'dirsync_poll_age_seconds', { cursor: 'workos_events' }),
     ).toBeGreaterThanOrEqual(42);
+    // Read from the cursor, so the API reports it though another process polled.
+    const lag = value(samples, 'dirsync_poll_lag_seconds', { cursor: 'workos_events' });
+    expect(lag).toBeGreaterThanOrEqual(90);
+    expect(lag).toBeLessThan(120);
     expect(value(samples, 'dirsync_queue_jobs', { queue: 'drain', state: 'waiting' })).toBe(1);
     expect(value(samples, 'dirsync_queue_jobs', { queue: 'maintenance', state: 'failed' })).toBe(0);
 
@@ -134,34 +144,6 @@ describe('GET /metrics', () => {
     expect(value(after.samples, 'dirsync_inbox_pending_events', org(world.failing))).toBe(1);
   });
 
-  it('exposes what the webhook and drain code count: outcomes, types and latencies', async () => {
-    const { app, resources } = await start();
-    const { metrics } = resources;
-    metrics.webhooks.inc({ outcome: 'accepted' }, 3);
-    metrics.webhooks.inc({ outcome: 'rejected_401' });
-    metrics.eventsApplied.inc({ type: 'dsync.user.deleted', outcome: 'applied' }, 2);
-    metrics.deadEvents.inc({ type: 'dsync.group.user_added' });
-    metrics.applyLatency.observe(0.03);
-    metrics.revocationLatency.observe(0.2);
-    metrics.revocationLatency.observe(4);
-
-    const { samples } = await scrape(app);
-    expect(value(samples, 'dirsync_webhooks_total', { outcome: 'accepted' })).toBe(3);
-    expect(value(samples, 'dirsync_webhooks_total', { outcome: 'rejected_401' })).toBe(1);
-    expect(
-      value(samples, 'dirsync_events_applied_total', {
-        type: 'dsync.user.deleted',
-        outcome: 'applied',
-      }),
-    ).toBe(2);
-    expect(value(samples, 'dirsync_dead_events_total', { type: 'dsync.group.user_added' })).toBe(1);
-    expect(value(samples, 'dirsync_apply_batch_seconds_count')).toBe(1);
-    expect(value(samples, 'dirsync_event_to_revocation_seconds_count')).toBe(2);
-    expect(value(samples, 'dirsync_event_to_revocation_seconds_bucket', { le: '0.25' })).toBe(1);
-    expect(value(samples, 'dirsync_event_to_revocation_seconds_bucket', { le: '5' })).toBe(2);
-    expect(value(samples, 'dirsync_event_to_revocation_seconds_sum')).toBeCloseTo(4.2);
-  });
-
   it('still answers when Redis is down: queue counts are left out and the failure counted', async () => {
     await seedOperatorWorld(ctx.db, 'noredis');
     const { app } = await start({ REDIS_URL: 'redis://127.0.0.1:1' });
@@ -169,5 +151,148 @@ describe('GET /metrics', () => {
     expect(samples.filter((s) => s.name === 'dirsync_queue_jobs')).toEqual([]);
     expect(value(samples, 'dirsync_metrics_read_failures_total', { source: 'redis' })).toBe(1);
     expect(samples.some((s) => s.name === 'dirsync_inbox_pending_events')).toBe(true);
+  });
+  it('counts deliveries where the API receives them (real signed webhooks)', async () => {
+    const { app } = await start();
+    const created = { ...fixture('dsync.user.created'), id: eventId('event_metrics_api') };
+    expect((await postWebhook(app, JSON.stringify(created))).statusCode).toBe(200);
+    expect((await postWebhook(app, JSON.stringify(created))).statusCode).toBe(200);
+    const forged = await postWebhook(app, JSON.stringify(created), { secret: 'whsec_wrong' });
+    expect(forged.statusCode).toBe(401);
+
+    const { samples } = await scrape(app);
+    expect(value(samples, 'dirsync_webhooks_total', { outcome: 'accepted' })).toBe(1);
+    expect(value(samples, 'dirsync_webhooks_total', { outcome: 'duplicate' })).toBe(1);
+    expect(value(samples, 'dirsync_webhooks_total', { outcome: 'rejected_401' })).toBe(1);
+    expect(
+      value(samples, 'dirsync_events_ingested_total', { source: 'webhook', result: 'new' }),
+    ).toBe(1);
+    // Nothing left for the next test's worker to drain and count.
+    await ctx.db.deleteFrom('inbox').where('event_id', '=', created.id).execute();
+  });
+});
+
+/** A free port for a listener whose 0 means "off" rather than "any". */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function fetchMetrics(address: string) {
+  const res = await fetch(`${address}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  return parsePrometheus(await res.text());
+}
+
+async function applied(id: string) {
+  await expect
+    .poll(
+      async () =>
+        (
+          await ctx.db
+            .selectFrom('inbox')
+            .select('status')
+            .where('event_id', '=', id)
+            .executeTakeFirst()
+        )?.status,
+      { timeout: 20_000 },
+    )
+    .toBe('applied');
+}
+
+describe('worker metrics (worker and API in separate processes)', () => {
+  it('serves what the drain counts on WORKER_METRICS_PORT: applied events, latencies, revocations', async () => {
+    const port = await freePort();
+    const worker = await ctx.startService(
+      { api: false, worker: true },
+      { WORKER_METRICS_PORT: port },
+    );
+    expect(worker.metricsAddress).toBe(`http://127.0.0.1:${port}`);
+    const address = worker.metricsAddress!;
+    const { app } = await start();
+    try {
+      // Through the API, as WorkOS delivers it; the worker drains it.
+      const org = `org_metrics_${Date.now().toString(36)}`;
+      const user = `directory_user_metrics_${Date.now().toString(36)}`;
+      const withIds = (e: WireEvent, id: string): WireEvent => ({
+        ...e,
+        id,
+        data: { ...e.data, id: user, organization_id: org },
+      });
+      const created = withIds(fixture('dsync.user.created'), eventId('event_metrics_created'));
+      expect((await postWebhook(app, JSON.stringify(created))).statusCode).toBe(200);
+      await applied(created.id);
+      const before = await fetchMetrics(address);
+      expect(
+        value(before.samples, 'dirsync_events_applied_total', {
+          type: 'dsync.user.created',
+          outcome: 'applied',
+        }),
+      ).toBe(1);
+      expect(value(before.samples, 'dirsync_apply_batch_seconds_count')).toBeGreaterThanOrEqual(1);
+      expect(value(before.samples, 'dirsync_event_to_revocation_seconds_count')).toBe(0);
+
+      // A deprovisioning with two live sessions: revoked, and the latency observed once.
+      const row = await ctx.db
+        .selectFrom('users')
+        .select('id')
+        .where('directory_user_id', '=', user)
+        .executeTakeFirstOrThrow();
+      await ctx.db
+        .insertInto('sessions')
+        .values([{ user_id: row.id }, { user_id: row.id }])
+        .execute();
+      const deleted = withIds(fixture('dsync.user.deleted'), eventId('event_metrics_deleted'));
+      expect((await postWebhook(app, JSON.stringify(deleted))).statusCode).toBe(200);
+      await applied(deleted.id);
+      const { samples, types } = await fetchMetrics(address);
+      expect(
+        value(samples, 'dirsync_events_applied_total', {
+          type: 'dsync.user.deleted',
+          outcome: 'applied',
+        }),
+      ).toBe(1);
+      expect(value(samples, 'dirsync_event_to_revocation_seconds_count')).toBe(1);
+      expect(value(samples, 'dirsync_event_to_revocation_seconds_sum')).toBeGreaterThan(0);
+      expect(value(samples, 'dirsync_sessions_revoked_total')).toBe(2);
+      expect(types.get('dirsync_dead_events_total')).toBe('counter');
+      expect(types.get('dirsync_process_process_cpu_seconds_total')).toBe('counter');
+      // The scrape-time gauges are the API's; the worker does not double them.
+      expect(types.has('dirsync_inbox_pending_events')).toBe(false);
+
+      // The API process applied nothing itself.
+      const api = await scrape(app);
+      expect(api.samples.filter((s) => s.name === 'dirsync_events_applied_total')).toEqual([]);
+
+      const health = await fetch(`${address}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toEqual({ status: 'ok' });
+      expect((await fetch(`${address}/admin`)).status).toBe(404);
+      expect((await fetch(`${address}/metrics`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await worker.stop();
+    }
+    await expect(fetch(`${address}/healthz`)).rejects.toThrow();
+  });
+
+  it('opens no port with WORKER_METRICS_PORT=0, nor beside the API in one process', async () => {
+    const off = await ctx.startService({ api: false, worker: true }, { WORKER_METRICS_PORT: 0 });
+    expect(off.metricsAddress).toBeUndefined();
+    await off.stop();
+    const port = await freePort();
+    const both = await ctx.startService({ api: true, worker: true }, { WORKER_METRICS_PORT: port });
+    try {
+      expect(both.metricsAddress).toBeUndefined();
+      const res = await fetch(`${both.address}/metrics`);
+      const { types } = parsePrometheus(await res.text());
+      expect(types.get('dirsync_events_applied_total')).toBe('counter');
+      expect(types.get('dirsync_inbox_pending_events')).toBe('gauge');
+    } finally {
+      await both.stop();
+    }
   });
 });

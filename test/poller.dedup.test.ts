@@ -83,7 +83,10 @@ describe('webhooks and the poller together', () => {
       return row?.status === 'applied';
     });
     expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
-    const lag = await service.resources.metrics.pollLag.get();
-    expect(lag.values[0]?.value).toBeGreaterThanOrEqual(0);
+    // What dirsync_poll_lag_seconds is read from at scrape time.
+    const cursor = await findPollCursor(ctx.db, EVENTS_CURSOR);
+    expect(cursor?.newest_event_at?.getTime()).toBeGreaterThanOrEqual(
+      Date.parse(renamed.created_at),
+    );
   });
 });

@@ -12,7 +12,7 @@
 // the body, the signature or a secret. Fastify's own two lines per request are left
 // out for this route (its log level is warn): at webhook rates two more lines per
 // request cost more CPU than the rest of the logging put together.
-import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify';
+import type { FastifyInstance, FastifyRequest, LogLevel } from 'fastify';
 import type { Resources } from '../../common/resources.ts';
 import { AppError } from '../errors.ts';
 import { createIngestor, type IngestEvent } from '../webhooks/ingest-event.ts';
@@ -71,7 +71,7 @@ export async function registerWebhookRoutes(
     scope.post(
       WEBHOOK_PATH,
       { bodyLimit: config.WEBHOOK_BODY_LIMIT_BYTES, logLevel: atLeastWarn(app.log.level) },
-      (request, reply) => receive(request, reply, verify, ingest, details),
+      (request) => receive(request, verify, ingest, details),
     );
   });
 }
@@ -84,12 +84,10 @@ function atLeastWarn(level: string): LogLevel {
 
 async function receive(
   request: FastifyRequest,
-  reply: FastifyReply,
   verify: VerifySignature | undefined,
   ingest: IngestEvent,
   details: WeakMap<FastifyRequest, Detail>,
 ) {
-  reply.header('x-request-id', request.id);
   if (!verify) {
     throw new AppError(503, 'unavailable', 'webhooks are off: WORKOS_WEBHOOK_SECRET is not set');
   }

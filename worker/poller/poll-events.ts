@@ -137,7 +137,7 @@ export async function pollEvents(
   resources: Poller,
   options: PollOptions = {},
 ): Promise<PollResult> {
-  const { config, db, logger, metrics } = resources;
+  const { config, db, logger } = resources;
   const log = logger.child({ component: 'poller' });
   const result: PollResult = {
     status: 'disabled',
@@ -220,9 +220,6 @@ export async function pollEvents(
     return result;
   }
   result.status = 'done';
-  if (result.newestEventAt) {
-    metrics.pollLag.set(Math.max(0, (Date.now() - result.newestEventAt.getTime()) / 1000));
-  }
   if (result.pages > 1 || result.inserted > 0) {
     log.info(
       {
