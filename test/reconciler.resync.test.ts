@@ -155,6 +155,26 @@ describe('resync', () => {
     expect(again).toMatchObject({ events: 0, stored: 0, counts: {} });
   });
 
+  it('reconciles on a pool of one connection, the advisory lock connection, without waiting on itself', async () => {
+    const created = fake.store.createUser(world.directoryId).user;
+    const resources = ctx.openResources({ ...fake.env, DATABASE_POOL_MAX: 1 });
+    try {
+      const result = await Promise.race([
+        reconcileOrganization(resources, ORG, { retry: FAST_RETRY }),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('the reconciliation waited on its own pool')), 10_000),
+        ),
+      ]);
+      expect(result).toMatchObject({ events: 1, stored: 1 });
+      expect(result.sample).toEqual([{ type: 'dsync.user.created', subject: created.id }]);
+    } finally {
+      await resources.close();
+    }
+    await triggerDrain(service.resources.drainQueue, ORG);
+    await settle();
+    expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
+  });
+
   it('leaves an upstream object older than what the database holds to last-writer-wins', async () => {
     const user = world.users[4]!;
     // A newer write reached us than what WorkOS lists (e.g. it is mid-update).

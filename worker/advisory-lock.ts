@@ -9,11 +9,15 @@ import type { Database } from '../db/database.ts';
 
 export type Locked<T> = { locked: true; value: T } | { locked: false };
 
-/** Runs `task` under the lock, or returns `{ locked: false }` at once if it is taken. */
+/**
+ * Runs `task` under the lock, or returns `{ locked: false }` at once if it is taken.
+ * `task` gets the lock's connection and should do its queries on it: taking another
+ * from the pool would wait forever on a pool of one (DATABASE_POOL_MAX=1).
+ */
 export async function withAdvisoryLock<T>(
   db: Database,
   name: string,
-  task: () => Promise<T>,
+  task: (conn: Database) => Promise<T>,
 ): Promise<Locked<T>> {
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`
@@ -21,7 +25,7 @@ export async function withAdvisoryLock<T>(
     `.execute(conn);
     if (!rows[0]?.locked) return { locked: false };
     try {
-      return { locked: true, value: await task() };
+      return { locked: true, value: await task(conn) };
     } finally {
       await sql`select pg_advisory_unlock(hashtext(current_schema()), hashtext(${name}))`
         .execute(conn)

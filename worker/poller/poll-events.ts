@@ -8,7 +8,8 @@
 // starts a new job each interval even while a long catch-up is still running, so
 // the poll holds a Postgres advisory lock and a poll that finds it taken returns at
 // once. The cursor update is also a compare-and-set, so even a lost lock cannot make
-// two pollers interleave their pages.
+// two pollers interleave their pages. The whole poll runs on the lock's connection
+// (a pool of one must not wait on itself).
 import { DIRECTORY_EVENT_TYPES } from '../../common/events.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
@@ -19,6 +20,7 @@ import {
   type WorkOSClient,
 } from '../../common/workos-client.ts';
 import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
+import type { Database } from '../../db/database.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   advancePollCursor,
@@ -98,13 +100,14 @@ function pageRows(page: WirePage, log: Logger, result: PollResult): IncomingEven
  */
 async function storePage(
   resources: Poller,
+  db: Database,
   log: Logger,
   triggers: DrainTriggers,
   rows: IncomingEvent[],
   cursors: { after: string | null; next: string; newestEventAt: Date | null },
   result: PollResult,
 ): Promise<void> {
-  const inserted = await resources.db.transaction().execute(async (trx) => {
+  const inserted = await db.transaction().execute(async (trx) => {
     const ids = await insertEvents(trx, rows);
     const moved = await advancePollCursor(trx, EVENTS_CURSOR, cursors.after, {
       cursor: cursors.next,
@@ -173,8 +176,8 @@ export async function pollEvents(
     });
   };
 
-  const run = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async () => {
-    const saved = await findPollCursor(db, EVENTS_CURSOR);
+  const run = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async (conn) => {
+    const saved = await findPollCursor(conn, EVENTS_CURSOR);
     let after = saved?.cursor ?? null;
     let newest = saved?.newest_event_at ?? null;
     const triggers = createDrainTriggers(resources.drainQueue, log);
@@ -198,7 +201,15 @@ export async function pollEvents(
           (max, r) => (max === null || r.occurredAt > max ? r.occurredAt : max),
           null,
         );
-        await storePage(resources, log, triggers, rows, { after, next, newestEventAt }, result);
+        await storePage(
+          resources,
+          conn,
+          log,
+          triggers,
+          rows,
+          { after, next, newestEventAt },
+          result,
+        );
         after = next;
         if (newestEventAt && (!newest || newestEventAt > newest)) newest = newestEventAt;
         result.events += page.data.length;
@@ -209,7 +220,7 @@ export async function pollEvents(
       // The triggers of every stored page go out, even when a later page failed.
       await triggers.flush();
     }
-    if (result.events === 0) await touchPollCursor(db, EVENTS_CURSOR);
+    if (result.events === 0) await touchPollCursor(conn, EVENTS_CURSOR);
     result.cursor = after;
     result.newestEventAt = newest;
   });

@@ -7,7 +7,8 @@
 //
 // The upstream read is not atomic (WorkOS has no snapshot); a change made upstream
 // while it runs reaches us as an ordinary event, and the next reconciliation sees
-// whatever is left.
+// whatever is left. Its queries run on the advisory lock's connection, so a pool of
+// one connection does not wait on itself.
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
 import { ulid } from '../../common/ulid.ts';
@@ -112,7 +113,7 @@ export async function reconcileOrganization(
   const log = resources.logger.child({ component: 'reconciler', orgId: organizationId });
   const workos = options.workos ?? createWorkOSClient(resources.config);
   const started = performance.now();
-  const run = await withAdvisoryLock(db, `reconcile:${organizationId}`, async () => {
+  const run = await withAdvisoryLock(db, `reconcile:${organizationId}`, async (conn) => {
     const upstream = await fetchUpstream(organizationId, {
       workos,
       log,
@@ -124,11 +125,11 @@ export async function reconcileOrganization(
     });
     options.onProgress?.({ phase: 'comparing' });
     // One snapshot of the database: the drain may be applying events meanwhile.
-    const local = await db
+    const local = await conn
       .transaction()
       .setIsolationLevel('repeatable read')
       .execute((trx) => loadLocal(trx, organizationId));
-    if (upstream.directories.size === 0 && !(await organizationExists(db, organizationId))) {
+    if (upstream.directories.size === 0 && !(await organizationExists(conn, organizationId))) {
       throw new UnknownOrganizationError(
         `unknown organization ${organizationId}: no events, no rows, no directories at WorkOS`,
       );
@@ -174,7 +175,7 @@ export async function reconcileOrganization(
       if (!converted.ok) throw new Error(converted.error);
       return converted.row;
     });
-    const stored = await db.transaction().execute(async (trx) => {
+    const stored = await conn.transaction().execute(async (trx) => {
       let n = 0;
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         n += (await insertEvents(trx, rows.slice(i, i + INSERT_CHUNK))).size;
