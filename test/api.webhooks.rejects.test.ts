@@ -1,12 +1,13 @@
 // Bad deliveries to POST /webhooks/workos: each gets its status and a JSON error,
 // and none writes a row or enqueues a trigger.
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../api/server.ts';
 import type { Resources } from '../common/resources.ts';
 import { useTestContext } from './support/context.ts';
 import { eventId, fixture } from './support/events.ts';
-import { type PostOptions, postWebhook, signatureHeader } from './support/webhooks.ts';
+import { type PostOptions, postWebhook, signatureHeader, TEST_SECRET } from './support/webhooks.ts';
 
 const ctx = useTestContext('webhooks_rejects');
 const LIMIT = 4096;
@@ -186,6 +187,37 @@ describe('POST /webhooks/workos rejects', () => {
       payload: body,
     });
     expect(res.statusCode).toBe(413);
+  });
+});
+
+describe('POST /webhooks/workos: a body that is not UTF-8', () => {
+  const body = Buffer.concat([
+    Buffer.from(event().slice(0, -1)),
+    Buffer.from(',"x":"\xff\xfe"}', 'latin1'),
+  ]);
+  const post = (secret: string) => {
+    const t = Date.now();
+    const v1 = createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
+    return app.inject({
+      method: 'POST',
+      url: '/webhooks/workos',
+      headers: { 'content-type': 'application/json', 'workos-signature': `t=${t}, v1=${v1}` },
+      payload: body,
+    });
+  };
+
+  it('is answered 400 invalid_json when its signature is authentic', async () => {
+    const res = await post(TEST_SECRET);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      error: { code: 'invalid_json', message: 'the body is not UTF-8 text' },
+    });
+  });
+
+  it('is answered 401 when it is not', async () => {
+    const res = await post('whsec_someone_else');
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ error: { code: 'invalid_signature' } });
   });
 });
 

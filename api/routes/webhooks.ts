@@ -95,15 +95,17 @@ async function receive(
   if (!Buffer.isBuffer(request.body)) {
     throw new AppError(415, 'unsupported_media_type', 'expected an application/json body');
   }
-  const body = request.body.toString('utf8');
   const header = request.headers['workos-signature'];
+  let body: string | undefined;
   try {
-    await verify(body, Array.isArray(header) ? header[0] : header);
+    body = await verify(request.body, Array.isArray(header) ? header[0] : header);
   } catch (err) {
     if (!(err instanceof SignatureError)) throw err;
     details.set(request, { reason: err.reason });
     throw new AppError(401, 'invalid_signature', err.message);
   }
+  // Authentic, but JSON is UTF-8 text (RFC 8259) and these bytes are not.
+  if (body === undefined) throw new AppError(400, 'invalid_json', 'the body is not UTF-8 text');
   const event = await ingest(body, request.log);
   details.set(request, {
     eventId: event.eventId,
