@@ -1,6 +1,9 @@
 // The operator commands run as an operator runs them: the real bin/dirsync in a
 // child process, against this file's schema and Redis prefix.
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { describe, expect, it, vi } from 'vitest';
@@ -21,12 +24,13 @@ interface Run {
   stderr: string;
 }
 
-function dirsync(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function dirsync(args: string[], env: Record<string, string> = {}, command = bin): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
-      bin,
+      command,
       args,
       {
+        cwd: tmpdir(),
         timeout: 20_000,
         env: {
           PATH: process.env.PATH ?? '',
@@ -200,6 +204,31 @@ describe('dirsync pause and resume', () => {
       expect(run.code, args.join(' ')).toBe(2);
     }
     expect(await findOrganization(ctx.db, 'org_nobody')).toBeUndefined();
+  });
+});
+
+describe('bin/dirsync', () => {
+  it('runs through symlinks, as npm installs it (node_modules/.bin, npm link)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dirsync-bin-'));
+    try {
+      // node_modules/.bin/dirsync -> ../dirsync/bin/dirsync, node_modules/dirsync -> the package
+      mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
+      symlinkSync(
+        fileURLToPath(new URL('..', import.meta.url)),
+        join(dir, 'node_modules', 'dirsync'),
+      );
+      symlinkSync('../dirsync/bin/dirsync', join(dir, 'node_modules', '.bin', 'dirsync'));
+      // A global install's link to that link.
+      symlinkSync(join(dir, 'node_modules', '.bin', 'dirsync'), join(dir, 'dirsync'));
+      for (const command of [join(dir, 'node_modules', '.bin', 'dirsync'), join(dir, 'dirsync')]) {
+        const run = await dirsync(['status', '--json'], {}, command);
+        expect(run.stderr, command).toBe('');
+        expect(run.code).toBe(0);
+        expect(JSON.parse(run.stdout)).toHaveProperty('organizations');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
