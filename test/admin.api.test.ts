@@ -5,7 +5,7 @@ import { buildServer } from '../api/server.ts';
 import { withOverrides } from '../common/config.ts';
 import { QUEUES } from '../common/queues.ts';
 import { openResources, type Resources } from '../common/resources.ts';
-import { findEvent } from '../db/repositories/inbox.repository.ts';
+import { findEvent, insertEvents } from '../db/repositories/inbox.repository.ts';
 import { findOrganization } from '../db/repositories/organizations.repository.ts';
 import { useTestContext } from './support/context.ts';
 import { DEAD_ERROR, type OperatorWorld, seedOperatorWorld } from './support/operator-fixtures.ts';
@@ -113,6 +113,46 @@ describe('admin API: status', () => {
     expect(res.body).toContain(`data-organization="${world.failing}"`);
     expect(res.body).toContain(world.failingEventId);
     expect(res.body).not.toContain(DEAD_ERROR);
+  });
+});
+
+describe('admin status page: escaping', () => {
+  it('escapes organization ids, event ids and event types (they come from the provider)', async () => {
+    const hostile = (what: string) => `${what}_"><script>alert("${what}")</script>`;
+    const organizationId = hostile('org');
+    const eventId = hostile('event');
+    const eventType = hostile('dsync.type');
+    await ctx.db
+      .insertInto('organizations')
+      .values({ id: organizationId, last_applied_event_id: hostile('applied') })
+      .execute();
+    await insertEvents(ctx.db, [
+      {
+        eventId,
+        organizationId,
+        eventType,
+        occurredAt: new Date(),
+        source: 'webhook',
+        payload: '{}',
+        status: 'dead',
+        lastError: 'x',
+      },
+    ]);
+    const res = await get('/admin');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain('<script>');
+    expect(res.body).not.toMatch(/"><script/);
+    const escaped = (v: string) =>
+      v
+        .replaceAll('&', '&amp;')
+        .replaceAll('"', '&quot;')
+        .replaceAll('<', '&lt;')
+        .replaceAll('>', '&gt;');
+    expect(res.body).toContain(`data-organization="${escaped(organizationId)}"`);
+    expect(res.body).toContain(`<code>${escaped(organizationId)}</code>`);
+    expect(res.body).toContain(`<code>${escaped(eventId)}</code>`);
+    expect(res.body).toContain(`<td>${escaped(eventType)}</td>`);
+    expect(res.body).toContain(escaped(hostile('applied')));
   });
 });
 
