@@ -51,3 +51,22 @@ export async function touchPollCursor(db: Executor, name: string): Promise<void>
     .where('name', '=', name)
     .execute();
 }
+
+/**
+ * Forgets a cursor the API no longer accepts (compare-and-set from `expected`), so
+ * the next read starts from `range_start`. Returns false when the cursor had moved.
+ */
+export async function resetPollCursor(
+  db: Executor,
+  name: string,
+  expected: string,
+): Promise<boolean> {
+  const rows = await db
+    .updateTable('poll_cursors')
+    .set({ cursor: null, polled_at: new Date() })
+    .where('name', '=', name)
+    .where('cursor', '=', expected)
+    .returning('name')
+    .execute();
+  return rows.length > 0;
+}

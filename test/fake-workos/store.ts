@@ -96,6 +96,19 @@ export class FakeWorkOSStore {
     return event;
   }
 
+  /**
+   * Drops the events older than `before` from the stream, as the API's retention
+   * does (the state stays): an `after` naming one of them is then refused.
+   */
+  expireEvents(before: number): number {
+    const kept = this.events.filter((e) => Date.parse(e.created_at) >= before);
+    const expired = this.events.length - kept.length;
+    this.events.splice(0, this.events.length, ...kept);
+    this.eventIndex.clear();
+    for (const [i, e] of kept.entries()) this.eventIndex.set(e.id, i);
+    return expired;
+  }
+
   private emit(type: string, data: object, at: number): WireEvent {
     return this.appendEvent({
       object: 'event',

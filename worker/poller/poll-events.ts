@@ -10,6 +10,12 @@
 // once. The cursor update is also a compare-and-set, so even a lost lock cannot make
 // two pollers interleave their pages. The whole poll runs on the lock's connection
 // (a pool of one must not wait on itself).
+//
+// A saved cursor the API no longer accepts (after a long stop its event is past the
+// API's retention, and WorkOS answers the `after` with a 4xx) would fail every poll
+// forever: the poll alerts (`poll_cursor_expired`), queues a reconciliation of every
+// organization to repair what the lost events changed, and starts over from
+// `range_start`.
 import { DIRECTORY_EVENT_TYPES } from '../../common/events.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
@@ -19,16 +25,23 @@ import {
   type WirePage,
   type WorkOSClient,
 } from '../../common/workos-client.ts';
-import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
+import {
+  type RetryPolicy,
+  WorkOSRequestError,
+  withWorkOSRetry,
+} from '../../common/workos-retry.ts';
 import type { Database } from '../../db/database.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   advancePollCursor,
   findPollCursor,
+  resetPollCursor,
   touchPollCursor,
 } from '../../db/repositories/poll-cursors.repository.ts';
+import type { PollCursor } from '../../db/tables/poll-cursors.table.ts';
 import { withAdvisoryLock } from '../advisory-lock.ts';
 import { toInboxEvent } from '../inbox-event.ts';
+import { queueReconcileAll } from '../reconciler/queue-reconcile.ts';
 import { createDrainTriggers, type DrainTriggers } from './drain-triggers.ts';
 
 /** The cursor row of the WorkOS Events API stream. */
@@ -64,6 +77,8 @@ export interface PollResult extends PollProgress {
   dropped: number;
   cursor: string | null;
   newestEventAt: Date | null;
+  /** The saved cursor was refused (expired); the poll restarted from range_start. */
+  cursorExpired: boolean;
 }
 
 export class CursorMovedError extends Error {
@@ -75,7 +90,18 @@ function lastEventId(data: readonly unknown[]): string | null {
   return typeof last?.id === 'string' && last.id !== '' ? last.id : null;
 }
 
-type Poller = Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger' | 'metrics'>;
+type Poller = Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger' | 'metrics' | 'redis'>;
+
+/**
+ * WorkOS's answer to an `after` naming an event it no longer has: a validation
+ * error (the fake answers 422; the docs name none, so 400 and 404 count too: any of
+ * them to a cursor that worked before means it is unusable, whatever its age).
+ */
+function isCursorRefused(error: unknown): boolean {
+  if (!(error instanceof WorkOSRequestError)) return false;
+  const status = (error.cause as { status?: unknown } | undefined)?.status;
+  return status === 400 || status === 404 || status === 422;
+}
 
 /** Converts a page to inbox rows; an event without even an id is logged and counted. */
 function pageRows(page: WirePage, log: Logger, result: PollResult): IncomingEvent[] {
@@ -152,6 +178,7 @@ export async function pollEvents(
     dropped: 0,
     cursor: null,
     newestEventAt: null,
+    cursorExpired: false,
   };
   if (!options.workos && !config.WORKOS_API_KEY) return result;
   const workos = options.workos ?? createWorkOSClient(config);
@@ -176,6 +203,27 @@ export async function pollEvents(
     });
   };
 
+  /** The saved cursor was refused: alert, queue the repair, forget the cursor. */
+  const restartFromRangeStart = async (conn: Database, saved: PollCursor, err: unknown) => {
+    log.error(
+      {
+        err,
+        alert: 'poll_cursor_expired',
+        cursor: saved.cursor,
+        newestEventAt: saved.newest_event_at,
+        lastPolledAt: saved.polled_at,
+      },
+      'the events api refused the saved cursor (older than it keeps?): events since may be lost; reconciling every organization and restarting from range_start',
+    );
+    // Queued before the cursor is forgotten: if Redis is down this poll fails and the
+    // next one finds the same cursor and tries again, so the repair is never skipped.
+    await queueReconcileAll(resources);
+    if (!(await resetPollCursor(conn, EVENTS_CURSOR, saved.cursor as string))) {
+      throw new CursorMovedError('the events cursor was moved by another poller');
+    }
+    result.cursorExpired = true;
+  };
+
   const run = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async (conn) => {
     const saved = await findPollCursor(conn, EVENTS_CURSOR);
     let after = saved?.cursor ?? null;
@@ -184,7 +232,17 @@ export async function pollEvents(
     let fetching = fetchPage(after);
     try {
       for (;;) {
-        const page = await fetching;
+        let page: WirePage;
+        try {
+          page = await fetching;
+        } catch (err) {
+          // Only the saved cursor can have expired; a page's own cursor is fresh.
+          if (!saved?.cursor || after !== saved.cursor || !isCursorRefused(err)) throw err;
+          await restartFromRangeStart(conn, saved, err);
+          after = null;
+          fetching = fetchPage(after);
+          continue;
+        }
         result.pages += 1;
         if (page.data.length === 0) break;
         const rows = pageRows(page, log, result);
