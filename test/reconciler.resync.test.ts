@@ -51,7 +51,7 @@ beforeAll(async () => {
   // Polling off: this deployment relies on webhooks, and some are about to be lost.
   service = await ctx.startService(
     { api: false, worker: true },
-    { ...fake.env, WORKOS_POLL_INTERVAL_MS: 0 },
+    { ...fake.env, WORKOS_POLL_INTERVAL_MS: 0, WORKER_METRICS_PORT: 0 },
   );
   await storeEvents(ctx.db, world.events, 'webhook');
   await triggerDrain(service.resources.drainQueue, ORG);
