@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unavailable'
   | 'read_only'
   | 'cross_site'
+  | 'not_configured'
   | 'internal';
 
 export class AppError extends Error {

@@ -21,7 +21,10 @@ let world: OperatorWorld;
 // One server for the file: the leak check runs after each test, so it is opened
 // outside the context's tracking and closed in afterAll.
 beforeAll(async () => {
-  resources = openResources(withOverrides(ctx.config, { ADMIN_TOKEN: TOKEN }), ctx.logger);
+  resources = openResources(
+    withOverrides(ctx.config, { ADMIN_TOKEN: TOKEN, WORKOS_API_KEY: 'sk_test_admin_api' }),
+    ctx.logger,
+  );
   app = await buildServer(resources);
   world = await seedOperatorWorld(ctx.db);
 });
@@ -77,10 +80,28 @@ describe('admin API: status', () => {
     expect(body.poll).toEqual([]);
   });
 
-  it('answers one organization, or 404 for an unknown one', async () => {
+  it('answers one organization with the last Events API poll, or 404 for an unknown one', async () => {
     const res = await get(`/admin/api/organizations/${world.failing}`);
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ organizationId: world.failing, dead: 1 });
+    expect(res.json()).toMatchObject({
+      organizationId: world.failing,
+      dead: 1,
+      lastPolledAt: null,
+    });
+    const polledAt = new Date(Date.now() - 5_000);
+    await ctx.db
+      .insertInto('poll_cursors')
+      .values([
+        { name: 'workos_events', cursor: 'event_x', polled_at: polledAt },
+        { name: 'older_reader', cursor: 'event_y', polled_at: new Date(Date.now() - 60_000) },
+      ])
+      .execute();
+    try {
+      const polled = await get(`/admin/api/organizations/${world.failing}`);
+      expect(polled.json()).toMatchObject({ lastPolledAt: polledAt.toISOString() });
+    } finally {
+      await ctx.db.deleteFrom('poll_cursors').execute();
+    }
     const unknown = await get('/admin/api/organizations/org_nobody');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json()).toEqual({
@@ -233,12 +254,43 @@ describe('admin API: actions', () => {
     expect(reconciles).toEqual([{ name: 'reconcile', data: { organizationId: world.healthy } }]);
     expect((await post('/admin/api/organizations/org_nobody/resync')).statusCode).toBe(404);
   });
+
+  it('refuses a resync with 503 not_configured without WORKOS_API_KEY, and queues nothing', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'nokey');
+    const keyless = ctx.openResources({ ADMIN_TOKEN: TOKEN, WORKOS_API_KEY: undefined });
+    const server = await buildServer(keyless);
+    try {
+      const res = await server.inject({
+        method: 'POST',
+        url: `/admin/api/organizations/${w.healthy}/resync`,
+        headers: { authorization },
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({
+        error: {
+          code: 'not_configured',
+          message: 'WORKOS_API_KEY is not set: resync needs the WorkOS directory API',
+        },
+      });
+    } finally {
+      await server.close();
+      await keyless.close();
+    }
+    const reconciles = (await waitingJobs('maintenance')).filter(
+      (j) => j.data.organizationId === w.healthy,
+    );
+    expect(reconciles).toEqual([]);
+  });
 });
 
 describe('admin API without Redis', () => {
   it('still replays (the sweeper triggers later) and answers 503 to a resync', async () => {
     const w = await seedOperatorWorld(ctx.db, 'noredis');
-    const down = ctx.openResources({ ADMIN_TOKEN: TOKEN, REDIS_URL: 'redis://127.0.0.1:1' });
+    const down = ctx.openResources({
+      ADMIN_TOKEN: TOKEN,
+      WORKOS_API_KEY: 'sk_test_admin_api',
+      REDIS_URL: 'redis://127.0.0.1:1',
+    });
     const server = await buildServer(down);
     try {
       const replay = await server.inject({

@@ -19,6 +19,7 @@ import { listDeadEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   organizationStatus,
   organizationStatuses,
+  type PollStatus,
   pollStatuses,
 } from '../../db/repositories/status.repository.ts';
 import { AppError } from '../errors.ts';
@@ -39,6 +40,14 @@ const limitQuery = (extra: Record<string, unknown> = {}) =>
     additionalProperties: false,
     properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, ...extra },
   }) as const;
+
+/** Polling is global, not per organization: the latest poll of any cursor. */
+function lastPolledAt(poll: PollStatus[]): Date | null {
+  return poll.reduce<Date | null>(
+    (last, p) => (last && last >= p.polledAt ? last : p.polledAt),
+    null,
+  );
+}
 
 async function operatorAction<T>(run: () => Promise<T>): Promise<T> {
   try {
@@ -86,7 +95,10 @@ export function registerAdminApi(
     '/api/organizations/:organizationId',
     { schema: { params: orgParams } },
     async (request) => {
-      const status = await organizationStatus(db, request.params.organizationId);
+      const [status, poll] = await Promise.all([
+        organizationStatus(db, request.params.organizationId),
+        pollStatuses(db),
+      ]);
       if (!status) {
         throw new AppError(
           404,
@@ -94,7 +106,7 @@ export function registerAdminApi(
           `unknown organization ${request.params.organizationId}`,
         );
       }
-      return status;
+      return { ...status, lastPolledAt: lastPolledAt(poll) };
     },
   );
 
@@ -143,12 +155,20 @@ export function registerAdminApi(
   );
 
   // The worker's maintenance queue runs the reconciler; deduplicated so that a
-  // double click queues one resync, not two.
+  // double click queues one resync, not two. Without an API key the worker would
+  // take the job and do nothing, so it is refused here instead of answered 202.
   scope.post<{ Params: { organizationId: string } }>(
     '/api/organizations/:organizationId/resync',
     { schema: { params: orgParams } },
     async (request, reply) => {
       const { organizationId } = request.params;
+      if (!resources.config.WORKOS_API_KEY) {
+        throw new AppError(
+          503,
+          'not_configured',
+          'WORKOS_API_KEY is not set: resync needs the WorkOS directory API',
+        );
+      }
       await operatorAction(() => assertOrganizationExists(db, organizationId));
       const data: JobPayloads['reconcile'] = { organizationId };
       const job = await withTimeout(
