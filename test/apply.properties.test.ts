@@ -9,7 +9,12 @@ import { applyEvent } from '../worker/apply/apply-event.ts';
 import { Effects } from '../worker/apply/effects.ts';
 import { emptySnapshot, isEffectivelyActive, type Snapshot } from '../worker/apply/snapshot.ts';
 import type { WireEvent } from './support/events.ts';
-import { deliveryArbitrary, historyArbitrary, renderHistory } from './support/histories.ts';
+import {
+  deliver,
+  deliveryArbitrary,
+  historyArbitrary,
+  renderHistory,
+} from './support/histories.ts';
 import { projectSnapshot } from './support/projection.ts';
 
 const ORG = 'org_property';
@@ -23,13 +28,6 @@ function applyAll(events: readonly WireEvent[], policy: DeprovisionPolicy) {
     if (parsed.kind === 'directory') applyEvent(snapshot, parsed.event, effects);
   }
   return { snapshot, effects };
-}
-
-function deliver(
-  events: readonly WireEvent[],
-  delivery: { order: number[]; duplicates: number[] },
-) {
-  return [...delivery.order.map((i) => events[i]!), ...delivery.duplicates.map((i) => events[i]!)];
 }
 
 const policyArbitrary = fc.constantFrom<DeprovisionPolicy>('soft', 'hard');

@@ -1,7 +1,9 @@
 // The same properties on real Postgres, through the real drain: a history delivered
-// in random chunks (drained between chunks, so events apply out of order), with
-// applied events replayed at random, ends in exactly the state of the history
-// applied once in order; and no session of a deprovisioned user survives.
+// shuffled, with duplicates, in random chunks (drained between chunks, so events
+// apply out of order), with applied events replayed at random, ends in exactly the
+// state of the history applied once in order; users log in between chunks, and in
+// the end exactly the users active in that state hold a live session: no session of
+// a deprovisioned user survives, and no active user is left without one.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
@@ -11,7 +13,12 @@ import { replayEvent } from '../db/repositories/inbox.repository.ts';
 import { drainOrganization } from '../worker/drain/drain-organization.ts';
 import { useTestContext } from './support/context.ts';
 import { storeEvents } from './support/events.ts';
-import { historyArbitrary, renderHistory } from './support/histories.ts';
+import {
+  deliver,
+  deliveryArbitrary,
+  historyArbitrary,
+  renderHistory,
+} from './support/histories.ts';
 import { project } from './support/projection.ts';
 
 const ctx = useTestContext('drain_properties');
@@ -32,6 +39,19 @@ async function readState(db: Database, org: string, prefix: string) {
     db.selectFrom('group_memberships').selectAll().where('organization_id', '=', org).execute(),
   ]);
   return project({ users, groups, memberships }, prefix);
+}
+
+/** The users (stripped directory ids) holding a session that is not revoked. */
+async function withLiveSessions(db: Database, org: string, prefix: string) {
+  const rows = await db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select('users.directory_user_id')
+    .distinct()
+    .where('users.organization_id', '=', org)
+    .where('sessions.revoked_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.directory_user_id.slice(prefix.length)).sort();
 }
 
 /** Simulates logins: every active user of the org gets a fresh session. */
@@ -59,12 +79,13 @@ describe('drain properties (Postgres)', () => {
         historyArbitrary.chain((ops) =>
           fc.tuple(
             fc.constant(ops),
+            deliveryArbitrary(renderHistory(ops, 'org', '').events.length),
             fc.integer({ min: 1, max: 6 }),
             fc.infiniteStream(fc.nat()),
             fc.constantFrom('soft' as const, 'hard' as const),
           ),
         ),
-        async ([ops, chunk, randoms, policy]) => {
+        async ([ops, delivery, chunk, randoms, policy]) => {
           run += 1;
           const a = { org: `org_a${run}`, prefix: `a${run}_` };
           const b = { org: `org_b${run}`, prefix: `b${run}_` };
@@ -75,14 +96,17 @@ describe('drain properties (Postgres)', () => {
               .execute();
           }
 
+          // In order, in chunks, with logins between them.
           const inOrder = renderHistory(ops, a.org, a.prefix).events;
-          await storeEvents(ctx.db, inOrder);
-          await drainOrganization(resources, a.org, { log });
+          for (let i = 0; i < inOrder.length; i += chunk) {
+            await storeEvents(ctx.db, inOrder.slice(i, i + chunk));
+            await drainOrganization(resources, a.org, { log });
+            await login(ctx.db, a.org);
+          }
 
-          const events = renderHistory(ops, b.org, b.prefix).events;
-          const rnd = randoms.take(events.length * 3)[Symbol.iterator]();
+          const shuffled = deliver(renderHistory(ops, b.org, b.prefix).events, delivery);
+          const rnd = randoms.take(shuffled.length)[Symbol.iterator]();
           const next = () => rnd.next().value as number;
-          const shuffled = [...events].sort(() => (next() % 3) - 1);
           for (let i = 0; i < shuffled.length; i += chunk) {
             await storeEvents(ctx.db, shuffled.slice(i, i + chunk));
             await drainOrganization(resources, b.org, { log });
@@ -92,21 +116,17 @@ describe('drain properties (Postgres)', () => {
             await replayEvent(ctx.db, replayed.id);
             await drainOrganization(resources, b.org, { log });
           }
+          await login(ctx.db, a.org);
+          await login(ctx.db, b.org);
 
-          expect(await readState(ctx.db, b.org, b.prefix)).toEqual(
-            await readState(ctx.db, a.org, a.prefix),
-          );
-          const survivors = await ctx.db
-            .selectFrom('sessions')
-            .innerJoin('users', 'users.id', 'sessions.user_id')
-            .select('users.directory_user_id')
-            .where('users.organization_id', '=', b.org)
-            .where('sessions.revoked_at', 'is', null)
-            .where((eb) =>
-              eb.or([eb('users.deleted_at', 'is not', null), eb('users.state', '!=', 'active')]),
-            )
-            .execute();
-          expect(survivors).toEqual([]);
+          const state = await readState(ctx.db, a.org, a.prefix);
+          expect(await readState(ctx.db, b.org, b.prefix)).toEqual(state);
+          const active = Object.entries(state.users)
+            .filter(([, u]) => u.state === 'active' && !u.deleted)
+            .map(([id]) => id)
+            .sort();
+          expect(await withLiveSessions(ctx.db, a.org, a.prefix)).toEqual(active);
+          expect(await withLiveSessions(ctx.db, b.org, b.prefix)).toEqual(active);
           const pending = await ctx.db
             .selectFrom('inbox')
             .select('event_id')

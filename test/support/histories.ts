@@ -17,7 +17,11 @@ export type Op =
     }
   | { kind: 'group'; group: number; action: 'upsert' | 'delete'; name: number }
   | { kind: 'membership'; user: number; group: number; add: boolean }
-  | { kind: 'directory-delete' };
+  /**
+   * `stale`: the deletion carries the directory's last change time, older than
+   * recent user and group changes (versions from different clocks).
+   */
+  | { kind: 'directory-delete'; stale: boolean };
 
 const USERS = 4;
 const GROUPS = 2;
@@ -52,7 +56,10 @@ export const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
     }),
     weight: 4,
   },
-  { arbitrary: fc.constant({ kind: 'directory-delete' as const }), weight: 1 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('directory-delete' as const), stale: fc.boolean() }),
+    weight: 1,
+  },
 );
 
 export const historyArbitrary = fc.array(opArbitrary, { minLength: 1, maxLength: 40 });
@@ -90,6 +97,8 @@ export function renderHistory(
   const members = new Set<string>();
   let t = start;
   let directoryDeleted = false;
+  // Events already on their way when the directory is deleted still arrive.
+  let inFlight = 0;
   const emit = (type: DirectoryEventType, data: Record<string, unknown>) => {
     events.push(
       wireEvent(type, data, t + 7, `${prefix}event_${String(events.length).padStart(4, '0')}`),
@@ -121,7 +130,7 @@ export function renderHistory(
   emit('dsync.activated', directoryData({ id: directory, org, updatedAt: t }));
   for (const op of ops) {
     t += 1000;
-    if (directoryDeleted) break; // WorkOS sends nothing for a directory once it is deleted
+    if (directoryDeleted && ++inFlight > 3) break; // then nothing more for this directory
     if (op.kind === 'user') {
       const existing = users.get(op.user);
       if (op.action === 'delete') {
@@ -166,8 +175,10 @@ export function renderHistory(
         group: groupPayload(op.group),
       });
     } else {
+      if (directoryDeleted) continue;
       directoryDeleted = true;
-      emit('dsync.deleted', directoryData({ id: directory, org, updatedAt: t, state: 'deleting' }));
+      const updatedAt = op.stale ? start : t;
+      emit('dsync.deleted', directoryData({ id: directory, org, updatedAt, state: 'deleting' }));
     }
   }
 
@@ -195,10 +206,24 @@ export function renderHistory(
   return { events, expected };
 }
 
-/** A delivery of `events`: shuffled, with some delivered twice. */
+/**
+ * A delivery of `events`: shuffled, with some delivered again, each at a random
+ * place of the delivery (`[event, position]`).
+ */
 export const deliveryArbitrary = (count: number) =>
   fc.record({
     order: fc.shuffledSubarray([...Array(count).keys()], { minLength: count, maxLength: count }),
-    duplicates: fc.array(fc.nat(Math.max(0, count - 1)), { maxLength: Math.min(10, count) }),
-    chunk: fc.integer({ min: 1, max: 8 }),
+    duplicates: fc.array(fc.tuple(fc.nat(Math.max(0, count - 1)), fc.nat(count)), {
+      maxLength: Math.min(10, count),
+    }),
   });
+
+export type Delivery = { order: number[]; duplicates: Array<[number, number]> };
+
+/** The events in the order a delivery gives them, duplicates in their places. */
+export function deliver<E>(events: readonly E[], delivery: Delivery): E[] {
+  const out = delivery.order.map((i) => events[i]!);
+  for (const [event, position] of delivery.duplicates)
+    out.splice(Math.min(position, out.length), 0, events[event]!);
+  return out;
+}

@@ -1,7 +1,9 @@
 // Directories. An activation records the directory (last writer wins). A deletion
-// is a permanent tombstone (the latest deletion's version is kept): every user and
-// group of the directory with an older version is deprovisioned or ended, and
-// writes older than the tombstone that arrive later are overlaid as deletions.
+// is a permanent tombstone (the latest deletion's version is kept): every user,
+// group and membership of the directory is deprovisioned or ended, whatever its own
+// version (the directory's updated_at and a user's come from different clocks, and
+// a deleted directory never comes back), and every write for it that arrives later
+// is overlaid as a deletion.
 import type { DirectoryData } from '../../common/events.ts';
 import { overlayGroupDeletion } from './apply-group.ts';
 import { endMembership } from './apply-membership.ts';
@@ -78,23 +80,19 @@ export function deleteDirectory(
 
   const deletedAt = directory.deleted_at!;
   for (const user of [...snapshot.users.values()]) {
-    if (user.directory_id !== directory.id) continue;
-    if (compareVersions(version, versionOf(user)) > 0) {
+    if (user.directory_id === directory.id)
       overlayDirectoryDeletion(snapshot, user, deletedAt, eventId, effects);
-    } else if (user.deleted_at !== null || user.state !== 'active') {
-      effects.revoke({ userId: user.id, eventId, reason: 'directory_deleted' });
-    }
   }
   const membershipOverlay = directoryMembershipTombstone(directory)!;
   for (const group of [...snapshot.groups.values()]) {
     if (group.directory_id !== directory.id) continue;
-    if (compareVersions(version, versionOf(group)) > 0) {
-      overlayGroupDeletion(snapshot, group, deletedAt, eventId, effects);
-    }
+    overlayGroupDeletion(snapshot, group, deletedAt, eventId, effects);
     const current = snapshot.groups.get(group.directory_group_id)!;
     for (const membership of [...snapshot.memberships.values()]) {
       if (membership.group_id === current.id) {
-        endMembership(snapshot, current, membership, membershipOverlay, eventId, effects);
+        endMembership(snapshot, current, membership, membershipOverlay, eventId, effects, {
+          force: true,
+        });
       }
     }
   }

@@ -7,7 +7,6 @@ import { raiseMembershipHorizon } from './apply-membership.ts';
 import type { Effects } from './effects.ts';
 import {
   compareVersions,
-  directoryTombstone,
   eventVersion,
   type GroupRecord,
   type Snapshot,
@@ -55,9 +54,8 @@ export function writeGroup(
   let outcome: 'applied' | 'stale' = 'stale';
   if (!existing || compareVersions(version, versionOf(existing)) > 0) {
     const directory = snapshot.directories.get(data.directory_id);
-    const tombstone = directoryTombstone(directory);
-    const overlaid =
-      !write.deleted && tombstone !== undefined && compareVersions(tombstone, version) > 0;
+    // A deleted directory never comes back: every later write is a deletion.
+    const overlaid = !write.deleted && directory?.deleted_at != null;
     group = {
       id: existing?.id ?? randomUUID(),
       directory_group_id: data.id,

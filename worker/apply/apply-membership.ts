@@ -1,6 +1,7 @@
 // Memberships per (group, user): the latest event wins (version: event time, then
-// event id), overlaid by the group's latest deletion and the directory's deletion,
-// whichever is newer. The user and group are created from the payload if missing.
+// event id), overlaid by the group's or the user's latest deletion, whichever is
+// newer. A deleted directory ends every membership of it, however new. The user and
+// group are created from the payload if missing.
 import type { MembershipData } from '../../common/events.ts';
 import type { Effects } from './effects.ts';
 import {
@@ -72,7 +73,10 @@ function recordTransition(
   }
 }
 
-/** Ends an active membership whose last event is older than `overlay`. */
+/**
+ * Ends an active membership whose last event is older than `overlay`; with `force`
+ * (its directory was deleted) a newer one too, dated at its own event.
+ */
 export function endMembership(
   snapshot: Snapshot,
   group: GroupRecord | undefined,
@@ -80,10 +84,13 @@ export function endMembership(
   overlay: Version,
   eventId: string,
   effects: Effects,
+  options: { force?: boolean } = {},
 ): boolean {
   if (membership.removed_at !== null) return false;
-  if (compareVersions(membershipVersion(membership), overlay) >= 0) return false;
-  const next = { ...membership, removed_at: new Date(overlay.eventAt) };
+  const newer = compareVersions(membershipVersion(membership), overlay) >= 0;
+  if (newer && !options.force) return false;
+  const removedAt = newer ? membership.source_event_at : new Date(overlay.eventAt);
+  const next = { ...membership, removed_at: removedAt };
   const key = membershipKey(membership.group_id, membership.user_id);
   snapshot.memberships.set(key, next);
   snapshot.dirty.memberships.add(key);
@@ -110,13 +117,20 @@ export function writeMembership(
 
   const overlay = latestOverlay(snapshot, group, user);
   const overlaid = added && overlay !== undefined && compareVersions(overlay, version) > 0;
+  const directoryGone = snapshot.directories.get(group.directory_id)?.deleted_at != null;
   const next: MembershipRecord = {
     group_id: group.id,
     user_id: user.id,
     organization_id: snapshot.organizationId,
     source_event_at: new Date(eventAt),
     source_event_id: eventId,
-    removed_at: !added ? new Date(eventAt) : overlaid ? new Date(overlay.eventAt) : null,
+    removed_at: !added
+      ? new Date(eventAt)
+      : overlaid
+        ? new Date(overlay.eventAt)
+        : directoryGone
+          ? new Date(eventAt)
+          : null,
   };
   snapshot.memberships.set(key, next);
   snapshot.dirty.memberships.add(key);

@@ -1,5 +1,5 @@
 // Users: last writer wins on the whole record (version: source updated_at, event
-// time, event id). A deleted directory overlays every older write as a deletion.
+// time, event id). A deleted directory overlays every write as a deletion.
 // Deprovisioning (deleted, or state no longer active) revokes every session.
 import { randomUUID } from 'node:crypto';
 import type { DirectoryUserData } from '../../common/events.ts';
@@ -7,7 +7,6 @@ import { raiseMembershipHorizon } from './apply-membership.ts';
 import type { Effects, RevocationReason } from './effects.ts';
 import {
   compareVersions,
-  directoryTombstone,
   eventVersion,
   isEffectivelyActive,
   type Snapshot,
@@ -50,7 +49,10 @@ function rolesOf(data: DirectoryUserData): string[] {
   return data.role ? [data.role.slug] : [];
 }
 
-/** Marks a user deleted because its directory went (keeps its own version). */
+/**
+ * Marks a user deleted because its directory went (keeps its own version), and
+ * revokes its sessions even when it was deleted already.
+ */
 export function overlayDirectoryDeletion(
   snapshot: Snapshot,
   user: UserRecord,
@@ -58,7 +60,10 @@ export function overlayDirectoryDeletion(
   eventId: string,
   effects: Effects,
 ): void {
-  if (user.deleted_at !== null) return;
+  if (user.deleted_at !== null) {
+    effects.revoke({ userId: user.id, eventId, reason: 'directory_deleted' });
+    return;
+  }
   const wasActive = isEffectivelyActive(user);
   let next: UserRecord = { ...user, deleted_at: deletedAt, state: 'inactive' };
   if (snapshot.policy === 'hard') next = erase(next);
@@ -105,9 +110,7 @@ export function writeUser(
   }
 
   const directory = snapshot.directories.get(data.directory_id);
-  const tombstone = directoryTombstone(directory);
-  const overlaid =
-    !write.deleted && tombstone !== undefined && compareVersions(tombstone, version) > 0;
+  const overlaid = !write.deleted && directory?.deleted_at != null;
   const deleted = write.deleted || overlaid;
   const roles = rolesOf(data);
   let next: UserRecord = {

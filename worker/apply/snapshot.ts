@@ -78,11 +78,6 @@ export function eventVersion(eventAt: number, eventId: string): Version {
   return { at: eventAt, eventAt, eventId };
 }
 
-/** A deleted directory's tombstone, as it orders against user and group writes. */
-export function directoryTombstone(directory: DirectoryRecord | undefined): Version | undefined {
-  return directory?.deleted_at ? versionOf(directory) : undefined;
-}
-
 /** A deleted directory's tombstone, as it orders against membership events. */
 export function directoryMembershipTombstone(
   directory: DirectoryRecord | undefined,
