@@ -399,8 +399,12 @@ describe('drain failures', () => {
     const small = ctx.openResources({ DRAIN_BATCH_SIZE: 20 });
     try {
       await storeEvents(ctx.db, initialSync({ org, users: 600 }));
+      // A bounded storm (a busy machine would otherwise see kills faster than the
+      // drain's backoff can outlast them): 25 connections killed, or 4 s of killing.
       let killed = 0;
+      const stormEnds = Date.now() + 4_000;
       const killer = setInterval(() => {
+        if (killed >= 25 || Date.now() > stormEnds) return;
         void sql<{ killed: boolean }>`
           select pg_terminate_backend(pid) as killed from pg_stat_activity
           where application_name = ${`dirsync:${ctx.config.DATABASE_SCHEMA}`.slice(0, 63)} and pid <> pg_backend_pid()

@@ -1,7 +1,9 @@
 // Every migration, by name. Names sort by time; Kysely applies them in that order.
 import type { Migration } from 'kysely';
 import * as initial from './2026-11-22T0800-initial.ts';
+import * as sessionGuard from './2026-12-01T2200-session-guard.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0800-initial': initial,
+  '2026-12-01T2200-session-guard': sessionGuard,
 };
