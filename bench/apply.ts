@@ -4,7 +4,10 @@
 //  2. fan-out: 200 organizations × 500 events at once, events/s;
 //  3. time to revoke: while (1) runs, dsync.user.deleted for users of other
 //     organizations is posted to the real webhook endpoint; from POST to the
-//     revocation message (sent after commit), p50/p99;
+//     revocation message (published after the commit, so the revocation is
+//     visible), p50/p99, and from POST to the sessions' revoked_at (the revoking
+//     transaction's time, a little before its commit); a user never revoked is a
+//     failure (the run exits 1);
 //  4. the worker process's peak memory.
 // The last line is one JSON object with every figure.
 import { parseArgs } from 'node:util';
@@ -245,6 +248,7 @@ async function main() {
     });
 
     const posted = new Map<string, number>();
+    const postedWall = new Map<string, number>();
     const statuses: number[] = [];
     let bulkDone = false;
     const started = performance.now();
@@ -260,6 +264,7 @@ async function main() {
         const userId = userIds.get(`directory_user_${org}_${index}`)!;
         const t = performance.now();
         posted.set(userId, t);
+        postedWall.set(userId, Date.now());
         const response = await fetch(`${api.address}/webhooks/workos`, {
           method: 'POST',
           headers: {
@@ -283,6 +288,20 @@ async function main() {
     const latencies = [...posted].flatMap(([id, t]) =>
       revokedAt.has(id) ? [revokedAt.get(id)! - t] : [],
     );
+    const missing = posted.size - latencies.length;
+    const revokedRows =
+      postedWall.size === 0
+        ? []
+        : await db
+            .selectFrom('sessions')
+            .select(['user_id', (eb) => eb.fn.min('revoked_at').as('at')])
+            .where('user_id', 'in', [...postedWall.keys()])
+            .groupBy('user_id')
+            .execute();
+    const toRevokedAt = revokedRows.flatMap((r) =>
+      r.at ? [new Date(r.at as Date).getTime() - postedWall.get(r.user_id)!] : [],
+    );
+    const maxOf = (xs: number[]) => (xs.length > 0 ? Math.max(...xs) : null);
     const bulkRate = bulk.length / bulkSeconds;
     const bulkMemory = workerMemory.peak();
     report(
@@ -290,8 +309,12 @@ async function main() {
     );
     report(`  bulk / raw upsert rate: ${round(bulkRate / rawRate, 3)}`);
     report(
-      `  time to revoke under load: ${latencies.length}/${posted.size} revoked, p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms, max ${round(Math.max(...latencies))} ms (webhook statuses: ${[...new Set(statuses)].join(',')})`,
+      `  time to revoke under load (POST → message after commit): ${latencies.length}/${posted.size} revoked, p50 ${round(percentile(latencies, 50))} ms, p99 ${round(percentile(latencies, 99))} ms, max ${maxOf(latencies) === null ? '-' : round(maxOf(latencies)!)} ms (webhook statuses: ${[...new Set(statuses)].join(',')})`,
     );
+    report(
+      `  POST → revoked_at: p50 ${round(percentile(toRevokedAt, 50))} ms, p99 ${round(percentile(toRevokedAt, 99))} ms`,
+    );
+    if (missing > 0) report(`  FAILED: ${missing} deprovisioned users were never revoked`);
 
     const fanOrgs = Array.from({ length: ORGS }, (_, i) => `org_fan_${i}`);
     report(`fan-out: storing ${ORGS} × ${PER_ORG} events …`);
@@ -325,7 +348,10 @@ async function main() {
       revoke_posted: posted.size,
       revoke_p50_ms: round(percentile(latencies, 50)),
       revoke_p99_ms: round(percentile(latencies, 99)),
-      revoke_max_ms: round(Math.max(...latencies)),
+      revoke_max_ms: maxOf(latencies) === null ? null : round(maxOf(latencies)!),
+      revoke_missing: missing,
+      revoked_at_p50_ms: round(percentile(toRevokedAt, 50)),
+      revoked_at_p99_ms: round(percentile(toRevokedAt, 99)),
       fanout_orgs: ORGS,
       fanout_events: fanEvents.length,
       fanout_seconds: round(fanSeconds, 2),
@@ -335,6 +361,7 @@ async function main() {
       worker_peak_rss_fanout_mb: fanMemory,
     };
     report(JSON.stringify(summary));
+    if (missing > 0 || statuses.some((s) => s !== 200)) process.exitCode = 1;
   } finally {
     await subscriber.quit().catch(() => {});
     workerMemory.stop();
