@@ -13,7 +13,7 @@ async function withDatabase<T>(config: Config, run: (db: Database) => Promise<T>
   try {
     return await run(db);
   } catch (err) {
-    if (err instanceof OperatorError) throw new CliError(err.message, 2);
+    if (err instanceof OperatorError) throw new CliError(err.message, 2, err.code);
     throw err;
   } finally {
     await db.destroy();

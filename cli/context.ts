@@ -1,13 +1,27 @@
 // What every CLI command shares: configuration (parsed on first use, so `--help`
-// works without it), output, and the error type that sets the exit code.
+// works without it), output, and the error type that sets the exit code and the
+// code a script reads from `--json` errors.
 import { type Config, loadConfig } from '../common/config.ts';
+import type { OperatorErrorCode } from '../common/operator-actions.ts';
+
+export type CliErrorCode =
+  | OperatorErrorCode
+  | 'usage'
+  | 'invalid_configuration'
+  | 'not_configured'
+  | 'mass_deletion'
+  | 'busy'
+  | 'workos_request_failed'
+  | 'failed';
 
 export class CliError extends Error {
   override name = 'CliError';
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  readonly code: CliErrorCode;
+  constructor(message: string, exitCode = 1, code?: CliErrorCode) {
     super(message);
     this.exitCode = exitCode;
+    this.code = code ?? (exitCode === 2 ? 'usage' : 'failed');
   }
 }
 

@@ -1,5 +1,6 @@
 // The dirsync command line: `dirsync <command> [options]`. Exit codes: 0 success,
-// 1 failure, 2 usage or not found, 78 bad configuration.
+// 1 failure, 2 usage or not found, 78 bad configuration. With `--json` an error is
+// one JSON line on stderr, `{"error":{"code","message"}}`.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config.ts';
 import { registerDead } from './commands/dead.ts';
@@ -9,12 +10,18 @@ import { registerReplay } from './commands/replay.ts';
 import { registerResync } from './commands/resync.ts';
 import { registerStatus } from './commands/status.ts';
 import { CliError, createCliContext } from './context.ts';
+import { printError } from './output.ts';
 
 const cli = createCliContext();
+// Read from the arguments rather than the parsed options: a usage error is thrown
+// before any command has its options. (An option value spelled `--json` counts too.)
+const json = process.argv.slice(2).includes('--json');
 const program = new Command('dirsync')
   .description("keep an application in step with its customers' identity providers")
   .exitOverride()
-  .showHelpAfterError();
+  .showHelpAfterError(!json)
+  // With --json the usage error is printed once, as JSON, below.
+  .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
 
 registerMigrate(program, cli);
 registerResync(program, cli);
@@ -28,14 +35,18 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
+    if (json && err.exitCode !== 0) {
+      printError(cli, true, 'usage', err.message.replace(/^error: /, ''));
+    }
   } else if (err instanceof ConfigError) {
-    cli.err(err.message);
+    printError(cli, json, 'invalid_configuration', err.message);
     process.exitCode = 78;
   } else if (err instanceof CliError) {
-    cli.err(`dirsync: ${err.message}`);
+    printError(cli, json, err.code, json ? err.message : `dirsync: ${err.message}`);
     process.exitCode = err.exitCode;
   } else {
-    cli.err(`dirsync: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    printError(cli, json, 'failed', json ? message : `dirsync: ${message}`);
     process.exitCode = 1;
   }
 }

@@ -25,6 +25,21 @@ export function print(
   else for (const line of human()) cli.out(line);
 }
 
+/**
+ * A failed command on stderr: `dirsync: <message>` for people, or with `--json` one
+ * line `{"error":{"code","message"}}` (the admin API's shape) for scripts. stdout
+ * keeps only results, so a script's parse of it never meets an error text.
+ */
+export function printError(
+  cli: { err(line: string): void },
+  json: boolean,
+  code: string,
+  message: string,
+): void {
+  if (json) cli.err(JSON.stringify({ error: { code, message } }));
+  else cli.err(message);
+}
+
 /** What happened to the drain trigger after an action. */
 export function drainNote(triggered: boolean): string {
   return triggered ? 'drain triggered' : 'drain not triggered (the sweeper will pick it up)';

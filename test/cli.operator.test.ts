@@ -232,6 +232,64 @@ describe('bin/dirsync', () => {
   });
 });
 
+describe('dirsync errors with --json', () => {
+  it('prints one {error:{code,message}} line on stderr, nothing on stdout, with the exit code', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'jsonerrors');
+    const cases: Array<[string[], Record<string, string>, number, string, RegExp]> = [
+      [
+        ['status', '--org', 'org_nobody', '--json'],
+        {},
+        2,
+        'unknown_organization',
+        /^unknown organization org_nobody$/,
+      ],
+      [
+        ['replay', 'event_nobody', '--json'],
+        {},
+        2,
+        'unknown_event',
+        /^unknown event event_nobody$/,
+      ],
+      [['replay', w.ignoredEventId, '--json'], {}, 2, 'not_replayable', /was ignored/],
+      [['replay', '--json'], {}, 2, 'usage', /give an event id, or --org <id> --dead/],
+      [['pause', '--json'], {}, 2, 'usage', /^required option '--org <id>' not specified$/],
+      [['status', '--json', '--bogus'], {}, 2, 'usage', /unknown option '--bogus'/],
+      [
+        ['resync', '--org', w.healthy, '--json'],
+        { WORKOS_API_KEY: '' },
+        78,
+        'not_configured',
+        /WORKOS_API_KEY is not set/,
+      ],
+      [
+        ['status', '--json'],
+        { DATABASE_SCHEMA: 'Not-An-Identifier' },
+        78,
+        'invalid_configuration',
+        /^invalid configuration: DATABASE_SCHEMA/,
+      ],
+      [
+        ['status', '--json'],
+        { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x' },
+        1,
+        'failed',
+        /./,
+      ],
+    ];
+    for (const [args, env, code, errorCode, message] of cases) {
+      const run = await dirsync(args, env);
+      const what = args.join(' ');
+      expect(run.code, what).toBe(code);
+      expect(run.stdout, what).toBe('');
+      expect(run.stderr.endsWith('\n') && run.stderr.trim().split('\n').length, what).toBe(1);
+      const body = JSON.parse(run.stderr) as { error: { code: string; message: string } };
+      expect(Object.keys(body), what).toEqual(['error']);
+      expect(body.error.code, what).toBe(errorCode);
+      expect(body.error.message, what).toMatch(message);
+    }
+  });
+});
+
 describe('dirsync errors', () => {
   it('exits 78 on bad configuration and 1 when Postgres is unreachable', async () => {
     const config = await dirsync(['status'], { DATABASE_SCHEMA: 'Not-An-Identifier' });

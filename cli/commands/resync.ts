@@ -94,7 +94,11 @@ export function registerResync(program: Command, cli: CliContext): void {
     .action(async (options: ResyncOptions) => {
       const config = cli.config();
       if (!config.WORKOS_API_KEY) {
-        throw new CliError('WORKOS_API_KEY is not set: resync needs the WorkOS API', 78);
+        throw new CliError(
+          'WORKOS_API_KEY is not set: resync needs the WorkOS API',
+          78,
+          'not_configured',
+        );
       }
       const logger = stderrLogger(config);
       const resources = openResources(config, logger);
@@ -110,14 +114,17 @@ export function registerResync(program: Command, cli: CliContext): void {
         else printResult(cli, result);
       } catch (err) {
         progress.done();
-        if (err instanceof UnknownOrganizationError) throw new CliError(err.message, 2);
+        if (err instanceof UnknownOrganizationError) {
+          throw new CliError(err.message, 2, 'unknown_organization');
+        }
         if (err instanceof MassDeletionError) {
           if (options.json) cli.out(JSON.stringify(err.result));
           else printResult(cli, err.result);
-          throw new CliError(`${err.message} with --force`, 1);
+          throw new CliError(`${err.message} with --force`, 1, 'mass_deletion');
         }
-        if (err instanceof ReconcileBusyError || err instanceof WorkOSRequestError) {
-          throw new CliError(err.message, 1);
+        if (err instanceof ReconcileBusyError) throw new CliError(err.message, 1, 'busy');
+        if (err instanceof WorkOSRequestError) {
+          throw new CliError(err.message, 1, 'workos_request_failed');
         }
         throw err;
       } finally {
