@@ -1,7 +1,10 @@
 // Group commit's batcher: concurrent calls share a batch, each caller gets its own
-// result, and a failed batch fails every caller in it and nobody else.
+// result, and a failed batch fails every caller in it and nobody else; batches are
+// capped by count and by size; a call waits no longer than its timeout, and one that
+// timed out in the queue is never run.
 import { describe, expect, it } from 'vitest';
 import { createBatcher } from '../api/webhooks/batcher.ts';
+import { TimeoutError } from '../common/errors.ts';
 
 /** A batch runner whose batches finish when the test says so. */
 function controlled() {
@@ -17,6 +20,7 @@ function controlled() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('batcher (group commit)', () => {
   it('puts the calls of one turn of the event loop in one batch', async () => {
@@ -80,5 +84,59 @@ describe('batcher (group commit)', () => {
     const results = [call(1), call(2)];
     for (const r of results)
       await expect(r).rejects.toThrow('batch returned 1 results for 2 items');
+  });
+
+  it('cuts batches by total size too, and sends an item larger than the cap alone', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, {
+      maxBatch: 100,
+      maxInFlight: 1,
+      maxSize: 10,
+      sizeOf: (n) => n,
+    });
+    const blocker = call(1);
+    await tick();
+    const later = [4, 5, 2, 30, 3].map((i) => call(i));
+    await tick();
+    for (let i = 0; i < 4; i++) {
+      batches.at(-1)!.finish();
+      await tick();
+    }
+    batches.at(-1)!.finish();
+    await Promise.all([blocker, ...later]);
+    expect(batches.map((b) => b.items)).toEqual([[1], [4, 5], [2], [30], [3]]);
+  });
+
+  it('rejects a call queued past its timeout and never runs its item', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1, timeoutMs: 30, what: 'test' });
+    const slow = call(1).catch((err: unknown) => err);
+    await tick();
+    const queued = call(2);
+    const fresh = sleep(20).then(() => call(3));
+    await expect(queued).rejects.toThrow(TimeoutError);
+    await expect(queued).rejects.toThrow('test timed out after 30 ms');
+    expect(await slow).toBeInstanceOf(TimeoutError); // its batch is still running
+    batches[0]!.finish();
+    await tick();
+    // 2 left the queue when it timed out; 3, called later, is still within its time.
+    expect(batches.map((b) => b.items)).toEqual([[1], [3]]);
+    batches[1]!.finish();
+    expect(await await fresh).toBe('done 3');
+  });
+
+  it('answers the calls of a batch that still have time when another timed out', async () => {
+    const { batches, run } = controlled();
+    const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1, timeoutMs: 40 });
+    const early = call(1);
+    await tick();
+    await sleep(25);
+    const blocker = batches[0]!;
+    const late = call(2);
+    await expect(early).rejects.toThrow(TimeoutError);
+    blocker.finish();
+    await tick();
+    batches[1]!.finish();
+    expect(await late).toBe('done 2');
   });
 });

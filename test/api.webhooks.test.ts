@@ -1,12 +1,15 @@
 // POST /webhooks/workos against real Postgres and Redis: each recorded event type is
 // stored once as it came over the wire and its organization triggered; redeliveries
 // are answered 200 and stored once; bad input gets its status and writes nothing.
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerErrorHandling } from '../api/errors.ts';
 import { registerWebhookRoutes } from '../api/routes/webhooks.ts';
 import { buildServer } from '../api/server.ts';
+import { TRIGGER_WAIT_MS } from '../api/webhooks/ingest-event.ts';
 import type { Config } from '../common/config.ts';
 import { DIRECTORY_EVENT_TYPES } from '../common/events.ts';
 import { createLogger } from '../common/logger.ts';
@@ -177,6 +180,96 @@ describe('POST /webhooks/workos', () => {
     } finally {
       await noRedis.close();
     }
+  });
+
+  it('answers within its trigger wait when Redis accepts connections but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const hung = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    hung.listen(0, '127.0.0.1');
+    await once(hung, 'listening');
+    const { port } = hung.address() as AddressInfo;
+    const stuck = await serverWith({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    try {
+      // Warm (the pool connects, the first trigger starts hanging), then measure.
+      expect((await postWebhook(stuck.app, freshEvent().body)).statusCode).toBe(200);
+      // Waves of deliveries while the first triggers still hang: each one waits for
+      // its own trigger at most TRIGGER_WAIT_MS, not for the trigger batches queued
+      // before it (which took up to twice as long).
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, async (_, wave) => {
+          await new Promise((r) => setTimeout(r, wave * 50));
+          return Promise.all(
+            Array.from({ length: 4 }, async () => {
+              const { id, body } = freshEvent('dsync.user.updated', `org_hung_${wave}`);
+              const started = performance.now();
+              const res = await postWebhook(stuck.app, body);
+              return { id, status: res.statusCode, ms: performance.now() - started };
+            }),
+          );
+        }),
+      );
+      const all = answers.flat();
+      expect(all.map((a) => a.status)).toEqual(Array(all.length).fill(200));
+      for (const a of all) expect(await rowsOf(a.id)).toHaveLength(1);
+      expect(Math.max(...all.map((a) => a.ms))).toBeLessThan(TRIGGER_WAIT_MS + 150);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      hung.close();
+      await stuck.close();
+    }
+  });
+
+  it('refuses an escaped NUL anywhere in the event with 400, storing nothing', async () => {
+    for (const [where, change] of [
+      ['the event id', (e: WireEvent) => Object.assign(e, { id: `${e.id}\u0000` })],
+      ['a name', (e: WireEvent) => Object.assign(e.data, { first_name: 'Mar\u0000celina' })],
+      ['an unknown field', (e: WireEvent) => Object.assign(e, { extra: { k: ['\u0000'] } })],
+    ] as const) {
+      const event: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_nul') };
+      change(event);
+      const res = await postWebhook(app, JSON.stringify(event));
+      expect(res.statusCode, where).toBe(400);
+      expect(res.json(), where).toEqual({
+        error: { code: 'invalid_event', message: 'the event contains a NUL character (\\u0000)' },
+      });
+    }
+    // (An id holding a NUL cannot even be looked up: Postgres text refuses it.)
+    const nulRows = () =>
+      ctx.db
+        .selectFrom('inbox')
+        .select('event_id')
+        .where('event_id', 'like', 'event_nul%')
+        .execute();
+    expect(await nulRows()).toEqual([]);
+    // An escaped backslash before "u0000" is six characters of text, not a NUL.
+    const event: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_nul') };
+    Object.assign(event.data, { title: 'C:\\u0000' });
+    expect((await postWebhook(app, JSON.stringify(event))).statusCode).toBe(200);
+    expect(await nulRows()).toEqual([{ event_id: event.id }]);
+  });
+
+  it('answers only the delivery Postgres cannot store 400, its neighbours 200', async () => {
+    const deep = (): { id: string; body: string } => {
+      const id = eventId('event_deep');
+      const event = { ...fixture('dsync.user.created'), id };
+      const text = JSON.stringify(event);
+      // Valid JSON (and a valid event) that Postgres's json parser cannot descend.
+      const nested = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+      return { id, body: `${text.slice(0, -1)},"nested":${nested}}` };
+    };
+    const bad = deep();
+    const good = Array.from({ length: 6 }, () => freshEvent());
+    const answers = await Promise.all([bad, ...good].map((e) => postWebhook(app, e.body)));
+    expect(answers[0]!.statusCode).toBe(400);
+    expect(answers[0]!.json()).toMatchObject({
+      error: { code: 'invalid_event', message: expect.stringMatching(/^Postgres refused/) },
+    });
+    expect(answers.slice(1).map((a) => a.statusCode)).toEqual(Array(6).fill(200));
+    expect(await rowsOf(bad.id)).toHaveLength(0);
+    for (const e of good) expect(await rowsOf(e.id)).toHaveLength(1);
   });
 
   it('answers 503 when Postgres is unreachable, never 200 for what it did not store', async () => {

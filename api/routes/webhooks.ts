@@ -4,8 +4,9 @@
 //
 // Answers: 200 `{ received, duplicate }` once the event is committed (unknown event
 // types too, recorded as ignored); 401 bad, missing, stale or future signature; 400
-// malformed JSON or invalid directory event; 413 too large; 415 not JSON; 503 when
-// no secret is configured or the inbox cannot be written.
+// a body that is not UTF-8 or not JSON, an invalid directory event, or one Postgres
+// cannot store (a NUL character, JSON nested too deep); 413 too large; 415 not JSON;
+// 503 when no secret is configured or the inbox cannot be written.
 //
 // Logs: one line per delivery, once answered, with the request id, status, outcome,
 // duration and the event's id, type and organization (or why it was rejected); never

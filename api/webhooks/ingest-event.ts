@@ -3,6 +3,9 @@
 // then trigger; the answer is 200 only once the row is committed. A trigger that
 // cannot be enqueued (Redis down or slow) does not fail the delivery: the event is
 // stored, and the sweeper re-triggers organizations with pending rows.
+//
+// Every wait is bounded: the insert (STORE_TIMEOUT_MS, then 503) and the trigger
+// (TRIGGER_WAIT_MS from the commit on, queueing included, then 200 without it).
 import { withTimeout } from '../../common/errors.ts';
 import { InvalidEventError, parseEvent } from '../../common/events.ts';
 import type { Resources } from '../../common/resources.ts';
@@ -10,12 +13,14 @@ import { triggerDrains } from '../../common/triggers.ts';
 import type { IncomingEvent } from '../../db/repositories/inbox.repository.ts';
 import { AppError } from '../errors.ts';
 import { createBatcher } from './batcher.ts';
-import { createInboxWriter } from './inbox-writer.ts';
+import { createInboxWriter, GROUP_COMMIT, UnstorableEventError } from './inbox-writer.ts';
 
 /** Longest a delivery waits for its insert before answering 503 (the provider retries). */
 export const STORE_TIMEOUT_MS = 10_000;
-/** Longest a delivery waits for its trigger before answering 200 without it. */
-export const TRIGGER_TIMEOUT_MS = 250;
+/** Longest a delivery waits for its trigger, queued or sent, before answering 200 without it. */
+export const TRIGGER_WAIT_MS = 250;
+/** Longest one trigger batch may take before its slot goes to the next batch. */
+const TRIGGER_BATCH_TIMEOUT_MS = 250;
 
 const LOST = new Set(['reconnecting', 'close', 'end']);
 
@@ -34,6 +39,13 @@ export type IngestEvent = (body: string, log: Log) => Promise<Ingested>;
 
 type WebhookEvent = IncomingEvent & { status: 'pending' | 'ignored' };
 
+// An escaped NUL anywhere in the JSON text (`\u0000` after an even run of
+// backslashes, so not the escaped backslash of `\\u0000`): Postgres text cannot hold
+// U+0000, so such an event could not be stored here (in an id) or applied later (in a
+// name or an email). The cheap `includes` runs on every body; the exact test only
+// when it matched.
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
 /** The inbox row of a webhook body, which is stored as it is. Throws a 400 AppError. */
 export function decodeEvent(body: string): WebhookEvent {
   let json: unknown;
@@ -41,6 +53,9 @@ export function decodeEvent(body: string): WebhookEvent {
     json = JSON.parse(body);
   } catch {
     throw new AppError(400, 'invalid_json', 'the body is not valid JSON');
+  }
+  if (body.includes('\\u0000') && NUL_ESCAPE.test(body)) {
+    throw new AppError(400, 'invalid_event', 'the event contains a NUL character (\\u0000)');
   }
   let parsed: ReturnType<typeof parseEvent>;
   try {
@@ -64,7 +79,7 @@ export function createIngestor(
   resources: Pick<Resources, 'db' | 'redis' | 'drainQueue' | 'metrics'>,
 ): IngestEvent {
   const { redis, drainQueue, metrics } = resources;
-  const write = createInboxWriter(resources.db);
+  const write = createInboxWriter(resources.db, { ...GROUP_COMMIT, timeoutMs: STORE_TIMEOUT_MS });
   // Triggers of concurrent deliveries leave in one round trip, one per organization.
   // Each enters the batch after its own commit, so no trigger can run before the row
   // it is for is visible. One batch at a time: each `addBulk` has a fixed cost (about
@@ -76,20 +91,23 @@ export function createIngestor(
       if (LOST.has(redis.status)) throw new Error(`redis connection is ${redis.status}`);
       await withTimeout(
         triggerDrains(drainQueue, organizationIds),
-        TRIGGER_TIMEOUT_MS,
-        'drain trigger',
+        TRIGGER_BATCH_TIMEOUT_MS,
+        'drain trigger batch',
       );
       return organizationIds.map(() => undefined);
     },
-    { maxBatch: 500, maxInFlight: 1 },
+    { maxBatch: 500, maxInFlight: 1, timeoutMs: TRIGGER_WAIT_MS, what: 'drain trigger' },
   );
 
   return async (body, log) => {
     const event = decodeEvent(body);
     let inserted: boolean;
     try {
-      ({ inserted } = await withTimeout(write(event), STORE_TIMEOUT_MS, 'inbox insert'));
+      ({ inserted } = await write(event));
     } catch (err) {
+      if (err instanceof UnstorableEventError) {
+        throw new AppError(400, 'invalid_event', err.message, { cause: err });
+      }
       throw new AppError(503, 'unavailable', 'the event could not be stored; retry later', {
         cause: err,
       });
