@@ -48,6 +48,9 @@ export function useTestContext(name: string): TestContext {
     WORKOS_POLL_INTERVAL_MS: '0',
     SWEEP_INTERVAL_MS: '60000',
     PORT: '0',
+    // Worker-only services in parallel files would all take 9464; a test that wants
+    // the worker's metrics listener gives it a port.
+    WORKER_METRICS_PORT: '0',
   });
   const logger = createLogger(config, `test:${name}`);
   const db = createDatabase(config);
