@@ -61,8 +61,22 @@ function check(result: MigrationResultSet): MigrationResultSet {
   return result;
 }
 
+/**
+ * `create schema if not exists` is not safe against itself: two processes migrating
+ * a new database at once (`start:api` and `start:worker` on first boot) can both miss
+ * the schema and one fails on the catalog's unique index. The loser finds it there.
+ */
+async function ensureSchema(db: AnyDb, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') throw err; // unique_violation, duplicate_schema
+  }
+}
+
 export async function migrateToLatest(db: AnyDb, schema: string): Promise<MigrationResultSet> {
-  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  await ensureSchema(db, schema);
   return check(await migrator(db, schema).migrateToLatest());
 }
 
