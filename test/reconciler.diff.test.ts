@@ -12,7 +12,10 @@ import type { LocalGroup, LocalState, LocalUser } from '../worker/reconciler/loa
 
 const ORG = 'org_diff';
 const DIR = 'directory_diff';
+/** When the upstream read began. */
 const NOW = new Date('2026-11-22T08:00:00.000Z');
+/** During the read: a write here after its page was read upstream. */
+const DURING = new Date('2026-11-22T08:00:05.000Z');
 const T1 = '2026-11-01T00:00:00.000Z';
 const T2 = '2026-11-10T00:00:00.000Z';
 
@@ -67,6 +70,7 @@ function localUser(id: string, patch: Partial<LocalUser> = {}): LocalUser {
     // Key order differs from upstream's on purpose: it must not count as a change.
     custom_attributes: { title: 'Engineer', department: 'Engineering' },
     source_updated_at: new Date(T1),
+    source_event_at: new Date(T1),
     deleted_at: null,
     created_at: new Date(T1),
     ...patch,
@@ -82,6 +86,7 @@ function localGroup(id: string, patch: Partial<LocalGroup> = {}): LocalGroup {
     idp_id: `idp_${id}`,
     name: `Group ${id}`,
     source_updated_at: new Date(T1),
+    source_event_at: new Date(T1),
     deleted_at: null,
     created_at: new Date(T1),
     ...patch,
@@ -94,8 +99,10 @@ function world(options: {
   upstreamMembers?: Array<[string, string]>;
   localUsers?: LocalUser[];
   localGroups?: LocalGroup[];
-  localMembers?: Array<[string, string]>;
+  /** [group, user], or [group, user, source_event_at]. */
+  localMembers?: Array<[string, string] | [string, string, Date]>;
   upstreamDirectory?: boolean;
+  localDirectoryWrittenAt?: Date;
   localDirectoryState?: string;
 }): { upstream: UpstreamState; local: LocalState } {
   const directory: WireObject = {
@@ -128,7 +135,8 @@ function world(options: {
             state: options.localDirectoryState ?? 'active',
             type: 'okta scim v2.0',
             name: 'Directory',
-            source_updated_at: new Date(T1),
+            source_updated_at: options.localDirectoryWrittenAt ?? new Date(T1),
+            source_event_at: options.localDirectoryWrittenAt ?? new Date(T1),
             deleted_at: null,
             created_at: new Date(T1),
           },
@@ -136,7 +144,9 @@ function world(options: {
       ]),
       users: new Map((options.localUsers ?? []).map((u) => [u.directory_user_id, u])),
       groups: new Map((options.localGroups ?? []).map((g) => [g.directory_group_id, g])),
-      memberships: new Set((options.localMembers ?? []).map(([g, u]) => membershipKey(g, u))),
+      memberships: new Map(
+        (options.localMembers ?? []).map(([g, u, at]) => [membershipKey(g, u), at ?? new Date(T1)]),
+      ),
     },
   };
 }
@@ -208,7 +218,7 @@ describe('diffOrganization', () => {
     }
   });
 
-  it('builds a deletion from the stored row, dated now so it outranks every earlier write', () => {
+  it('builds a deletion from the stored row, dated when the read began, so it outranks every earlier write', () => {
     const result = diff(
       world({ localUsers: [localUser('u2', { email: null, role: null, roles: [] })] }),
     );
@@ -300,5 +310,64 @@ describe('diffOrganization', () => {
     expect(result.changes).toEqual([
       { type: 'dsync.user.updated', subject: 'u1', fields: ['state'] },
     ]);
+  });
+
+  it('leaves alone what was written here after the read began: it may be newer than the read', () => {
+    // Created (or joined) upstream after its page was read; its webhook was applied
+    // before the local snapshot. Not upstream in the read, yet not gone.
+    const result = diff(
+      world({
+        upstreamUsers: [upstreamUser('u1')],
+        upstreamGroups: [upstreamGroup('g1')],
+        localUsers: [
+          localUser('u1'),
+          localUser('u_new', { source_updated_at: DURING, source_event_at: DURING }),
+          // Its own updated_at is old, but an event wrote it during the read.
+          localUser('u_moved', { source_event_at: DURING }),
+          localUser('u_gone'),
+        ],
+        localGroups: [
+          localGroup('g1'),
+          localGroup('g_new', { source_updated_at: DURING, source_event_at: DURING }),
+        ],
+        localMembers: [['g1', 'u1', DURING]],
+      }),
+    );
+    expect(result.changes).toEqual([{ type: 'dsync.user.deleted', subject: 'u_gone' }]);
+    expect(result.deferred).toBe(4);
+    expect(result.events[0]?.data.updated_at).toBe(NOW.toISOString());
+  });
+
+  it('leaves alone a directory written here after the read began, and never deletes its users one by one', () => {
+    const result = diff(
+      world({
+        upstreamDirectory: false,
+        localDirectoryWrittenAt: DURING,
+        localUsers: [localUser('u1')],
+        localGroups: [localGroup('g1')],
+        localMembers: [['g1', 'u1']],
+      }),
+    );
+    expect(result.events).toEqual([]);
+    expect(result.deferred).toBe(1);
+  });
+
+  it('still removes a membership written before the read began', () => {
+    const result = diff(
+      world({
+        upstreamUsers: [upstreamUser('u1')],
+        upstreamGroups: [upstreamGroup('g1'), upstreamGroup('g2')],
+        upstreamMembers: [['g1', 'u1']],
+        localUsers: [localUser('u1')],
+        localGroups: [localGroup('g1'), localGroup('g2')],
+        localMembers: [
+          ['g1', 'u1'],
+          ['g2', 'u1'],
+        ],
+      }),
+    );
+    expect(result.changes).toEqual([{ type: 'dsync.group.user_removed', subject: 'g2 u1' }]);
+    expect(result.events[0]?.created_at).toBe(NOW.toISOString());
+    expect(result.deferred).toBe(0);
   });
 });

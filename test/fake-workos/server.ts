@@ -7,7 +7,9 @@
 //   GET /directory_groups  directory | user + list pagination
 // with WorkOS's list shape `{ object: 'list', data, list_metadata: { before, after } }`,
 // and injectable faults: 429 with Retry-After, 5xx, slow answers, dropped
-// connections; optionally WorkOS's 4 requests/s per directory on /directory_users.
+// connections; optionally WorkOS's 4 requests/s per directory on /directory_users;
+// and a hook between computing an answer and sending it, for races (the world
+// changes after a page was read).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeWorkOSStore, type WireEvent } from './store.ts';
@@ -56,6 +58,12 @@ export interface FakeWorkOS {
   requests: RequestRecord[];
   /** Queues a fault for the next matching request(s). */
   inject(fault: Fault): void;
+  /**
+   * Runs after a successful answer was computed and before it is sent: what the
+   * hook changes in the store is not in that answer (a change made just after the
+   * page was read). Set to undefined to remove.
+   */
+  beforeReply: ((request: RequestRecord) => void | Promise<void>) | undefined;
   close(): Promise<void>;
 }
 
@@ -273,7 +281,9 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
       return reply(401, { message: 'Unauthorized' });
     }
     try {
-      reply(200, route(store, url.pathname, url.searchParams));
+      const body = route(store, url.pathname, url.searchParams);
+      await fake.beforeReply?.(record);
+      reply(200, body);
     } catch (err) {
       if (err instanceof HttpError) reply(err.status, { message: err.message });
       else reply(500, { message: (err as Error).message });
@@ -288,7 +298,7 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  const fake: FakeWorkOS = {
     store,
     apiKey,
     hostname: '127.0.0.1',
@@ -303,6 +313,7 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
     inject(fault) {
       faults.push({ ...fault, left: fault.times ?? 1 });
     },
+    beforeReply: undefined,
     close() {
       server.closeAllConnections();
       return new Promise((resolve, reject) =>
@@ -310,4 +321,5 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
       );
     },
   };
+  return fake;
 }

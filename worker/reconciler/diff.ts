@@ -5,14 +5,23 @@
 //   created/updated event carrying its own updated_at, so last-writer-wins lets it
 //   land only if it is not older than what we hold (an older one is counted as
 //   `stale` and left alone: a newer write already won).
-// - Present here, gone upstream: a deletion built from the stored row with
-//   updated_at = now, so it outranks every earlier write. A directory gone upstream
-//   is one dsync.deleted, which ends its users, groups and memberships itself.
+// - Present here, gone upstream: a deletion built from the stored row. A directory
+//   gone upstream is one dsync.deleted, which ends its users, groups and
+//   memberships itself.
 // - Memberships: added or removed until both sides hold the same pairs.
 //
-// Every event's time is `now`; ids sort in the order below, which is the order the
-// drain applies them in: directories, groups, users, memberships added, removed,
-// then user, group and directory deletions.
+// The upstream read is slow (4 requests/s per directory) and the local snapshot is
+// taken after it, so a user, group, membership or directory created upstream after
+// its page was read, whose webhook was applied before the snapshot, is here and not
+// in the read. Deleting it would deprovision someone who just joined, for good (the
+// next read's older object would lose to the tombstone). So only what was last
+// written before the read began (`observedAt`) is deleted or removed; anything newer
+// is counted as `deferred` and left to its events and the next reconciliation. Every
+// event is dated `observedAt`, the latest time the read vouches for: a deletion
+// outranks each write it replaces (all older), and a real change made during the
+// read outranks the synthetic event. Ids sort in the order below, which is the
+// order the drain applies them in: directories, groups, users, memberships added,
+// removed, then user, group and directory deletions.
 import type { DirectoryEventType } from '../../common/events.ts';
 import type { UpstreamState, WireObject } from './fetch-upstream.ts';
 import type { LocalDirectory, LocalGroup, LocalState, LocalUser } from './load-local.ts';
@@ -40,6 +49,8 @@ export interface ReconcileDiff {
   counts: Partial<Record<DirectoryEventType, number>>;
   /** Upstream objects older than what dirsync holds: left to last-writer-wins. */
   stale: number;
+  /** Missing upstream but written here after the read began: not deleted (see above). */
+  deferred: number;
   upstream: { directories: number; users: number; groups: number; memberships: number };
   local: { directories: number; users: number; groups: number; memberships: number };
 }
@@ -177,18 +188,38 @@ function decide(
   return upstreamUpdatedAt >= row.source_updated_at.getTime() ? 'write' : 'stale';
 }
 
+/** Whether a stored row was last written before the upstream read began. */
+function writtenBefore(
+  row: { source_updated_at?: Date; source_event_at: Date },
+  observedAt: Date,
+): boolean {
+  const t = observedAt.getTime();
+  return (row.source_updated_at?.getTime() ?? 0) < t && row.source_event_at.getTime() < t;
+}
+
+/**
+ * The synthetic events that make `local` equal to `upstream`; `observedAt` is when
+ * the upstream read began (see the top of this file).
+ */
 export function diffOrganization(
   organizationId: string,
   upstream: UpstreamState,
   local: LocalState,
-  now: Date,
+  observedAt: Date,
   nextId: () => string,
 ): ReconcileDiff {
-  const nowIso = now.toISOString();
+  const observedIso = observedAt.toISOString();
   const events: SyntheticEvent[] = [];
   const changes: Change[] = [];
   const counts: ReconcileDiff['counts'] = {};
   let stale = 0;
+  let deferred = 0;
+  /** Gone upstream, and safe to end: written before the read began. */
+  const endable = (row: { source_updated_at?: Date; source_event_at: Date }) => {
+    if (writtenBefore(row, observedAt)) return true;
+    deferred += 1;
+    return false;
+  };
   const emit = (
     type: DirectoryEventType,
     data: Record<string, unknown>,
@@ -199,20 +230,22 @@ export function diffOrganization(
       id: nextId(),
       event: type,
       data,
-      created_at: nowIso,
+      created_at: observedIso,
       context: { source: 'reconcile' },
     });
     changes.push({ type, ...change });
     counts[type] = (counts[type] ?? 0) + 1;
   };
 
-  // Directories gone upstream: their deletion covers everything in them.
-  const goneDirectories = new Set(
-    [...local.directories.values()]
-      .filter((d) => d.deleted_at === null && !upstream.directories.has(d.id))
-      .map((d) => d.id),
+  // Directories gone upstream: their deletion covers everything in them. Users and
+  // groups of a missing directory are never deleted one by one, even while the
+  // directory itself is deferred.
+  const missingDirectories = [...local.directories.values()].filter(
+    (d) => d.deleted_at === null && !upstream.directories.has(d.id),
   );
-  const inGoneDirectory = (row: { directory_id: string }) => goneDirectories.has(row.directory_id);
+  const goneDirectories = new Set(missingDirectories.filter(endable).map((d) => d.id));
+  const missing = new Set(missingDirectories.map((d) => d.id));
+  const inMissingDirectory = (row: { directory_id: string }) => missing.has(row.directory_id);
 
   for (const d of upstream.directories.values()) {
     const data = directoryData(d, organizationId);
@@ -282,7 +315,8 @@ export function diffOrganization(
         (g) =>
           g.deleted_at === null &&
           !upstream.groups.has(g.directory_group_id) &&
-          !inGoneDirectory(g),
+          !inMissingDirectory(g) &&
+          endable(g),
       )
       .map((g) => g.directory_group_id),
   );
@@ -290,19 +324,23 @@ export function diffOrganization(
     [...local.users.values()]
       .filter(
         (u) =>
-          u.deleted_at === null && !upstream.users.has(u.directory_user_id) && !inGoneDirectory(u),
+          u.deleted_at === null &&
+          !upstream.users.has(u.directory_user_id) &&
+          !inMissingDirectory(u) &&
+          endable(u),
       )
       .map((u) => u.directory_user_id),
   );
-  for (const key of local.memberships) {
+  for (const [key, sourceEventAt] of local.memberships) {
     if (upstream.memberships.has(key)) continue;
     const [groupId, userId] = key.split(' ') as [string, string];
     const userRow = local.users.get(userId);
     const groupRow = local.groups.get(groupId);
     if (!userRow || !groupRow) continue;
     // A user, group or directory deletion ends these memberships itself.
-    if (deletedUsers.has(userId) || deletedGroups.has(groupId) || inGoneDirectory(groupRow))
+    if (deletedUsers.has(userId) || deletedGroups.has(groupId) || inMissingDirectory(groupRow))
       continue;
+    if (!endable({ source_event_at: sourceEventAt })) continue;
     const user = upstream.users.get(userId);
     const group = upstreamGroup(groupId);
     emit(
@@ -322,13 +360,15 @@ export function diffOrganization(
   }
 
   for (const id of deletedUsers) {
-    emit('dsync.user.deleted', userFromRow(local.users.get(id)!, now), { subject: id });
+    emit('dsync.user.deleted', userFromRow(local.users.get(id)!, observedAt), { subject: id });
   }
   for (const id of deletedGroups) {
-    emit('dsync.group.deleted', groupFromRow(local.groups.get(id)!, now), { subject: id });
+    emit('dsync.group.deleted', groupFromRow(local.groups.get(id)!, observedAt), { subject: id });
   }
   for (const id of goneDirectories) {
-    emit('dsync.deleted', directoryFromRow(local.directories.get(id)!, now), { subject: id });
+    emit('dsync.deleted', directoryFromRow(local.directories.get(id)!, observedAt), {
+      subject: id,
+    });
   }
 
   const live = <T extends { deleted_at: Date | null }>(rows: Iterable<T>) =>
@@ -338,6 +378,7 @@ export function diffOrganization(
     changes,
     counts,
     stale,
+    deferred,
     upstream: {
       directories: upstream.directories.size,
       users: upstream.users.size,

@@ -14,6 +14,7 @@ export type LocalDirectory = Pick<
   | 'type'
   | 'name'
   | 'source_updated_at'
+  | 'source_event_at'
   | 'deleted_at'
   | 'created_at'
 >;
@@ -32,6 +33,7 @@ export type LocalUser = Pick<
   | 'roles'
   | 'custom_attributes'
   | 'source_updated_at'
+  | 'source_event_at'
   | 'deleted_at'
   | 'created_at'
 >;
@@ -44,6 +46,7 @@ export type LocalGroup = Pick<
   | 'idp_id'
   | 'name'
   | 'source_updated_at'
+  | 'source_event_at'
   | 'deleted_at'
   | 'created_at'
 >;
@@ -54,8 +57,29 @@ export interface LocalState {
   users: Map<string, LocalUser>;
   /** By directory_group_id. */
   groups: Map<string, LocalGroup>;
-  /** membershipKey(directory_group_id, directory_user_id) of active memberships. */
-  memberships: Set<string>;
+  /**
+   * membershipKey(directory_group_id, directory_user_id) of active memberships → the
+   * time of the event that last wrote each (its source_event_at).
+   */
+  memberships: Map<string, Date>;
+}
+
+/** The active memberships of an organization, by membershipKey(group, user) of WorkOS ids. */
+async function activeMembershipTimes(
+  db: Executor,
+  organizationId: string,
+): Promise<Map<string, Date>> {
+  const rows = await db
+    .selectFrom('group_memberships as m')
+    .innerJoin('groups as g', 'g.id', 'm.group_id')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['g.directory_group_id', 'u.directory_user_id', 'm.source_event_at'])
+    .where('m.organization_id', '=', organizationId)
+    .where('m.removed_at', 'is', null)
+    .execute();
+  return new Map(
+    rows.map((m) => [membershipKey(m.directory_group_id, m.directory_user_id), m.source_event_at]),
+  );
 }
 
 /** The active memberships of an organization, as membershipKey(group, user) of WorkOS ids. */
@@ -63,15 +87,7 @@ export async function activeMemberships(
   db: Executor,
   organizationId: string,
 ): Promise<Set<string>> {
-  const rows = await db
-    .selectFrom('group_memberships as m')
-    .innerJoin('groups as g', 'g.id', 'm.group_id')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['g.directory_group_id', 'u.directory_user_id'])
-    .where('m.organization_id', '=', organizationId)
-    .where('m.removed_at', 'is', null)
-    .execute();
-  return new Set(rows.map((m) => membershipKey(m.directory_group_id, m.directory_user_id)));
+  return new Set((await activeMembershipTimes(db, organizationId)).keys());
 }
 
 export async function loadLocal(db: Executor, organizationId: string): Promise<LocalState> {
@@ -83,7 +99,7 @@ export async function loadLocal(db: Executor, organizationId: string): Promise<L
       .execute(),
     db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).execute(),
     db.selectFrom('groups').selectAll().where('organization_id', '=', organizationId).execute(),
-    activeMemberships(db, organizationId),
+    activeMembershipTimes(db, organizationId),
   ]);
   return {
     directories: new Map(directories.map((d) => [d.id, d])),

@@ -7,7 +7,8 @@
 //
 // The upstream read is not atomic (WorkOS has no snapshot); a change made upstream
 // while it runs reaches us as an ordinary event, and the next reconciliation sees
-// whatever is left. Its queries run on the advisory lock's connection, so a pool of
+// whatever is left. The diff is told when the read began, so that what was written
+// here meanwhile is never taken for something gone upstream (diff.ts). Its queries run on the advisory lock's connection, so a pool of
 // one connection does not wait on itself.
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
@@ -50,6 +51,8 @@ export interface ReconcileResult {
   /** Of those, stored now (0 in a dry run). */
   stored: number;
   stale: number;
+  /** Missing upstream but written here after the read began: left for the next run. */
+  deferred: number;
   upstream: ReconcileDiff['upstream'];
   local: ReconcileDiff['local'];
   /** Up to SAMPLE_SIZE changes of each type: ids and field names, never values. */
@@ -114,6 +117,9 @@ export async function reconcileOrganization(
   const workos = options.workos ?? createWorkOSClient(resources.config);
   const started = performance.now();
   const run = await withAdvisoryLock(db, `reconcile:${organizationId}`, async (conn) => {
+    // Before the first request: whatever is written here from now on may be newer
+    // than the read, which the local snapshot (taken after it) must not hold against.
+    const fetchStartedAt = new Date();
     const upstream = await fetchUpstream(organizationId, {
       workos,
       log,
@@ -139,7 +145,7 @@ export async function reconcileOrganization(
       organizationId,
       upstream,
       local,
-      new Date(),
+      fetchStartedAt,
       () => `event_reconcile_${ulid()}`,
     );
     const result: ReconcileResult = {
@@ -149,6 +155,7 @@ export async function reconcileOrganization(
       events: diff.events.length,
       stored: 0,
       stale: diff.stale,
+      deferred: diff.deferred,
       upstream: diff.upstream,
       local: diff.local,
       sample: sampleOf(diff.changes),
@@ -213,6 +220,7 @@ export async function reconcileOrganization(
       events: done.events,
       counts: done.counts,
       stale: done.stale,
+      deferred: done.deferred,
       requests: done.requests,
     },
     done.dryRun ? 'reconciliation computed (dry run)' : 'reconciled',
