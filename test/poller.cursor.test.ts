@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent } from '../common/events.ts';
 import { findPollCursor } from '../db/repositories/poll-cursors.repository.ts';
+import { drainOrganization } from '../worker/drain/drain-organization.ts';
 import { EVENTS_CURSOR, pollEvents } from '../worker/poller/poll-events.ts';
+import { databaseShape, drained, upstreamShape } from './fake-workos/compare.ts';
 import { seedWorld } from './fake-workos/seed.ts';
 import { type FakeWorkOS, startFakeWorkOS } from './fake-workos/server.ts';
 import { FakeWorkOSStore } from './fake-workos/store.ts';
@@ -104,6 +106,36 @@ describe('pollEvents', () => {
       await resources.close();
     }
     expect(await inboxIds()).toHaveLength(fake.store.events.length);
+  });
+
+  it('the drain applies every event once, the re-read pages and the restart included', async () => {
+    const resources = ctx.openResources();
+    try {
+      while (!(await drained(ctx.db, 'org_cursor'))) {
+        await drainOrganization(resources, 'org_cursor', { log: ctx.logger });
+      }
+    } finally {
+      await resources.close();
+    }
+    const statuses = await ctx.db
+      .selectFrom('inbox')
+      .select('status')
+      .distinct()
+      .where('organization_id', '=', 'org_cursor')
+      .execute();
+    expect(statuses).toEqual([{ status: 'applied' }]);
+    // One audit row per event (each of these events changes one thing), none twice.
+    const audit = await ctx.db
+      .selectFrom('audit_log')
+      .select('event_id')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .groupBy('event_id')
+      .execute();
+    expect(audit).toHaveLength(fake.store.events.length);
+    expect(audit.filter((a) => Number(a.n) !== 1)).toEqual([]);
+    expect(await databaseShape(ctx.db, 'org_cursor')).toEqual(
+      upstreamShape(fake.store, 'org_cursor'),
+    );
   });
 
   it('finds nothing new when caught up, and keeps its cursor', async () => {

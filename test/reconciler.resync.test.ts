@@ -27,22 +27,40 @@ async function settle() {
   await waitFor('the drain to apply every event', () => drained(ctx.db, ORG));
 }
 
-/** Everything the application can see, to show a dry run changed nothing. */
+/**
+ * Everything the application can see and the drain could be asked to do, to show a
+ * dry run changed nothing: every table, the poll cursors, the drain queue's jobs.
+ */
 async function everything() {
   const tables = [
     'inbox',
+    'directories',
     'users',
     'groups',
     'group_memberships',
     'sessions',
     'audit_log',
     'organizations',
+    'poll_cursors',
   ] as const;
   const out: Record<string, unknown> = {};
   for (const table of tables) {
     out[table] = (await sql`select * from ${sql.table(table)} order by 1`.execute(ctx.db)).rows;
   }
+  out.drainQueue = await service.resources.drainQueue.getJobCounts();
   return out;
+}
+
+/** No drain job waiting or running, so the queue's counts are at rest. */
+async function drainQueueIdle() {
+  const counts = await service.resources.drainQueue.getJobCounts(
+    'active',
+    'waiting',
+    'delayed',
+    'prioritized',
+    'waiting-children',
+  );
+  return Object.values(counts).every((n) => n === 0);
 }
 
 beforeAll(async () => {
@@ -87,7 +105,14 @@ describe('resync', () => {
     fake.store.updateGroup(g1!.id, 'Renamed team');
     expect(await databaseShape(ctx.db, ORG)).not.toEqual(upstreamShape(fake.store, ORG));
 
+    // A poll cursor, as a deployment that also polls would have (polling is off here).
+    await ctx.db
+      .insertInto('poll_cursors')
+      .values({ name: 'workos_events', cursor: world.events.at(-1)!.id, newest_event_at: null })
+      .execute();
+    await waitFor('the drain queue to be idle', drainQueueIdle);
     const before = await everything();
+    expect((before.directories as unknown[]).length).toBe(1);
     const dry = await reconcileOrganization(service.resources, ORG, {
       dryRun: true,
       retry: FAST_RETRY,
