@@ -87,6 +87,12 @@ const schema = z.object({
   EVENT_MAX_ATTEMPTS: int(1, 100).default(5),
   DRAIN_JOB_LOCK_MS: int(1000).default(30_000),
   SWEEP_INTERVAL_MS: int(1000).default(30_000),
+  // Applied and ignored inbox rows (whole payloads, personal data included) are
+  // deleted this many days after they were received; 0 keeps them forever. At least
+  // the Events API's retention (30 days), so a poll from range_start meets its dedup.
+  INBOX_RETENTION_DAYS: int(0, 36_500)
+    .refine((days) => days === 0 || days >= 30, { error: 'expected 0 or at least 30' })
+    .default(90),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
 });
 

@@ -5,7 +5,7 @@
 export const QUEUES = {
   /** Per-organization triggers: "drain organization X". */
   drain: 'drain',
-  /** Scheduled upkeep: the sweeper, the Events API poller, the reconciler. */
+  /** Scheduled upkeep: the sweeper, the Events API poller, the reconciler, pruning. */
   maintenance: 'maintenance',
 } as const;
 
@@ -16,6 +16,7 @@ export interface JobPayloads {
   sweep: Record<string, never>;
   poll: Record<string, never>;
   reconcile: { organizationId?: string };
+  'prune-inbox': Record<string, never>;
 }
 
 export type JobName = keyof JobPayloads;

@@ -6,6 +6,7 @@ import { createRedis, waitForRedis } from '../common/redis.ts';
 import type { Resources } from '../common/resources.ts';
 import { drainOrganization } from './drain/drain-organization.ts';
 import { pollEvents } from './poller/poll-events.ts';
+import { pruneOldEvents } from './prune-inbox.ts';
 import { reconcileScheduled } from './reconciler/reconcile-scheduled.ts';
 import { sweep } from './sweeper.ts';
 
@@ -59,6 +60,7 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   maintenanceQueue.on('error', (err) => logger.warn({ err }, 'maintenance queue error'));
   const processors: Record<MaintenanceName, (job: Job) => Promise<unknown>> = {
     sweep: () => sweep(resources),
+    'prune-inbox': () => pruneOldEvents(resources),
     poll: () => pollEvents(resources),
     reconcile: (job) =>
       reconcileScheduled(resources, (job.data as JobPayloads['reconcile']).organizationId),
@@ -127,6 +129,9 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   };
 }
 
+// Retention is counted in days: looking every ten minutes is plenty.
+const PRUNE_EVERY_MS = 10 * 60_000;
+
 async function scheduleMaintenance(resources: Resources, queue: Queue): Promise<void> {
   const { config } = resources;
   const template = (name: MaintenanceName) => ({
@@ -135,6 +140,15 @@ async function scheduleMaintenance(resources: Resources, queue: Queue): Promise<
     opts: { removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
   });
   await queue.upsertJobScheduler('sweep', { every: config.SWEEP_INTERVAL_MS }, template('sweep'));
+  if (config.INBOX_RETENTION_DAYS > 0) {
+    await queue.upsertJobScheduler(
+      'prune-inbox',
+      { every: PRUNE_EVERY_MS },
+      template('prune-inbox'),
+    );
+  } else {
+    await queue.removeJobScheduler('prune-inbox');
+  }
   const polling = config.WORKOS_POLL_INTERVAL_MS > 0 && Boolean(config.WORKOS_API_KEY);
   if (polling) {
     await queue.upsertJobScheduler(

@@ -134,3 +134,32 @@ export async function listDeadEvents(
     .limit(options.limit ?? 100)
     .execute();
 }
+
+/**
+ * Deletes applied and ignored rows received more than `days` ago, `batch` at a time
+ * (short transactions), at most `max` in one call. Pending and dead rows stay: they
+ * are work not done. Returns how many were deleted.
+ */
+export async function pruneInbox(
+  db: Executor,
+  days: number,
+  options: { batch?: number; max?: number } = {},
+): Promise<number> {
+  const batch = options.batch ?? 5_000;
+  const max = options.max ?? 100_000;
+  let deleted = 0;
+  while (deleted < max) {
+    const result = await sql`
+      delete from inbox where event_id in (
+        select event_id from inbox
+        where status in ('applied', 'ignored')
+          and received_at < now() - make_interval(days => ${days}::int)
+        limit ${Math.min(batch, max - deleted)}
+      )
+    `.execute(db);
+    const n = Number(result.numAffectedRows ?? 0);
+    deleted += n;
+    if (n === 0) break;
+  }
+  return deleted;
+}
