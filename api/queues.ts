@@ -19,6 +19,7 @@ export function openQueues(app: FastifyInstance, resources: Resources): DirsyncQ
   const queues: DirsyncQueues = {
     drain: open(QUEUES.drain),
     maintenance: open(QUEUES.maintenance),
+    reconcile: open(QUEUES.reconcile),
   };
   app.addHook('onClose', async () => {
     await Promise.all(Object.values(queues).map((q) => q.close().catch(() => {})));

@@ -5,8 +5,13 @@
 export const QUEUES = {
   /** Per-organization triggers: "drain organization X". */
   drain: 'drain',
-  /** Scheduled upkeep: the sweeper, the Events API poller, the reconciler, pruning. */
+  /** Short scheduled upkeep: the sweeper, the Events API poller, inbox pruning. */
   maintenance: 'maintenance',
+  /**
+   * Reconciliations against the directory API: long (4 requests/s per directory),
+   * so on a queue of their own, where they cannot hold up the sweeper.
+   */
+  reconcile: 'reconcile',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

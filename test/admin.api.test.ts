@@ -36,7 +36,7 @@ afterAll(async () => {
 const get = (url: string) => app.inject({ url, headers: { authorization } });
 const post = (url: string) => app.inject({ method: 'POST', url, headers: { authorization } });
 
-async function waitingJobs(queue: 'drain' | 'maintenance') {
+async function waitingJobs(queue: 'drain' | 'reconcile') {
   const q = new Queue(QUEUES[queue], {
     connection: resources.redis,
     prefix: ctx.config.REDIS_PREFIX,
@@ -248,7 +248,7 @@ describe('admin API: actions', () => {
     expect(first.statusCode).toBe(202);
     expect(first.json()).toMatchObject({ organizationId: world.healthy, queued: true });
     await post(`/admin/api/organizations/${world.healthy}/resync`);
-    const reconciles = (await waitingJobs('maintenance')).filter(
+    const reconciles = (await waitingJobs('reconcile')).filter(
       (j) => j.name === 'reconcile' && j.data.organizationId === world.healthy,
     );
     expect(reconciles).toEqual([{ name: 'reconcile', data: { organizationId: world.healthy } }]);
@@ -276,7 +276,7 @@ describe('admin API: actions', () => {
       await server.close();
       await keyless.close();
     }
-    const reconciles = (await waitingJobs('maintenance')).filter(
+    const reconciles = (await waitingJobs('reconcile')).filter(
       (j) => j.data.organizationId === w.healthy,
     );
     expect(reconciles).toEqual([]);

@@ -148,6 +148,7 @@ describe('admin authentication', () => {
     expect(body.queues.map((q) => [q.name, q.readOnlyMode]).sort()).toEqual([
       ['drain', true],
       ['maintenance', true],
+      ['reconcile', true],
     ]);
     const page = await app.inject({ url: '/admin', headers: { authorization } });
     expect(page.body).toContain('(read-only)');

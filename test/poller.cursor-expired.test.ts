@@ -31,7 +31,7 @@ let world: World;
 beforeAll(async () => {
   fake = await startFakeWorkOS({ store: new FakeWorkOSStore({ now: () => clock.now }) });
   // Polling is off in the service: the test runs the polls; its worker drains and
-  // runs the maintenance queue's reconcile job.
+  // runs the reconcile queue's job.
   service = await ctx.startService(
     { api: false, worker: true },
     { ...fake.env, WORKOS_POLL_INTERVAL_MS: 0, WORKER_METRICS_PORT: 0 },
@@ -98,7 +98,7 @@ describe('a cursor older than the Events API keeps', () => {
       return live.has(joined.id) && !live.has(world.users[0]!.id) && (await drained(ctx.db));
     });
     expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
-    const queue = new Queue(QUEUES.maintenance, {
+    const queue = new Queue(QUEUES.reconcile, {
       connection: service.resources.redis,
       prefix: ctx.config.REDIS_PREFIX,
     });

@@ -12,7 +12,8 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
 const descriptions: Record<keyof DirsyncQueues, string> = {
   drain: 'per-organization triggers: drain the inbox of one organization',
-  maintenance: 'sweeper, Events API poller, reconciler',
+  maintenance: 'sweeper, Events API poller, inbox pruning',
+  reconcile: 'reconciliations against the WorkOS directory API',
 };
 
 const shownDataKeys = ['organizationId'];

@@ -154,7 +154,7 @@ export function registerAdminApi(
     async (request) => operatorAction(() => resume(deps, request.params.organizationId)),
   );
 
-  // The worker's maintenance queue runs the reconciler; deduplicated so that a
+  // The worker's reconcile queue runs the reconciler; deduplicated so that a
   // double click queues one resync, not two. Without an API key the worker would
   // take the job and do nothing, so it is refused here instead of answered 202.
   scope.post<{ Params: { organizationId: string } }>(
@@ -172,7 +172,7 @@ export function registerAdminApi(
       await operatorAction(() => assertOrganizationExists(db, organizationId));
       const data: JobPayloads['reconcile'] = { organizationId };
       const job = await withTimeout(
-        queues.maintenance.add('reconcile', data, {
+        queues.reconcile.add('reconcile', data, {
           deduplication: { id: `reconcile:${organizationId}` },
           removeOnComplete: { count: 100 },
           removeOnFail: { count: 500 },

@@ -1,4 +1,4 @@
-// Queueing a reconciliation of every organization on the maintenance queue, for
+// Queueing a reconciliation of every organization on the reconcile queue, for
 // when events may have been lost in bulk (the poller's cursor expired). The job is
 // the scheduled one's (no organization: every organization not paused), and
 // deduplicated, so repeated alarms while one waits queue it once.
@@ -14,7 +14,7 @@ const QUEUE_TIMEOUT_MS = 5_000;
 export async function queueReconcileAll(
   resources: Pick<Resources, 'config' | 'redis'>,
 ): Promise<void> {
-  const queue = new Queue<JobPayloads['reconcile']>(QUEUES.maintenance, {
+  const queue = new Queue<JobPayloads['reconcile']>(QUEUES.reconcile, {
     connection: resources.redis,
     prefix: resources.config.REDIS_PREFIX,
   });
