@@ -31,8 +31,9 @@ export async function buildServer(resources: Resources): Promise<FastifyInstance
   registerErrorHandling(app);
   // Set first, so every answer carries it, including those Fastify gives before any
   // route runs (413, 415, 404).
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   registerHealthRoutes(app, resources);
   await registerWebhookRoutes(app, resources);
