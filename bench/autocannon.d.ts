@@ -14,6 +14,12 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string | Buffer;
     setupRequest?: (request: Record<string, unknown>) => Record<string, unknown>;
+    onResponse?: (
+      status: number,
+      body: string | undefined,
+      context: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => void;
   }
   interface Options {
     url: string;

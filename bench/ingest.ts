@@ -9,8 +9,10 @@
 //     request, spread over many organizations, to the API running as its own process
 //     (`node api/main.ts`, as deployed, so that the load generator does not share the
 //     server's event loop): requests/s, p50/p99 latency, and the ratio to (1).
-// Afterwards every 200 must be a stored row. No worker runs: ingestion only.
-// The last line is one JSON object with every figure.
+// Afterwards every 200 must be a stored row: each request carries its event id as its
+// `x-request-id`, which the API echoes, so every acknowledged id is looked up. No worker
+// runs: ingestion only. The last line is one JSON object with every figure; the exit
+// code is 1 when any request failed (non-2xx, error, timeout) or a 200 was not stored.
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -127,10 +129,11 @@ async function rawInserts(
   }
 }
 
-/** Phase 2: autocannon against the API process. */
+/** Phase 2: autocannon against the API process; also the ids answered 200. */
 async function load(url: string, seconds: number, tag: string) {
   const next = eventSource(tag, enough(seconds));
-  return autocannon({
+  const accepted: string[] = [];
+  const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: seconds,
@@ -139,16 +142,37 @@ async function load(url: string, seconds: number, tag: string) {
         method: 'POST',
         path: '/webhooks/workos',
         setupRequest: (request: Record<string, unknown>) => {
-          const { body, signature } = next();
+          const { id, body, signature } = next();
           return {
             ...request,
             body,
-            headers: { 'content-type': 'application/json', 'workos-signature': signature },
+            headers: {
+              'content-type': 'application/json',
+              'workos-signature': signature,
+              'x-request-id': id,
+            },
           };
+        },
+        onResponse: (status, _body, _context, headers) => {
+          const id = headers['x-request-id'];
+          if (status === 200 && id) accepted.push(id);
         },
       },
     ],
   });
+  return { result, accepted };
+}
+
+/** How many of `ids` are inbox rows. */
+async function storedOf(db: Database, ids: string[]): Promise<number> {
+  let found = 0;
+  for (let i = 0; i < ids.length; i += 10_000) {
+    const chunk = ids.slice(i, i + 10_000);
+    const { rows } = await sql<{ n: string }>`
+      select count(*) as n from inbox where event_id = any(${chunk})`.execute(db);
+    found += Number(rows[0]?.n ?? 0);
+  }
+  return found;
 }
 
 const count = async (db: Database) =>
@@ -194,12 +218,13 @@ try {
   api = await startProcess('api/main.ts', config);
   const url = api.address!;
   report(`http: autocannon, ${CONNECTIONS} connections, ${ORGS} organizations, ${url} …`);
-  await load(url, WARMUP, 'warm');
+  const warm = await load(url, WARMUP, 'warm');
   await sql`truncate inbox`.execute(db);
-  const result = await load(url, DURATION, 'http');
+  const { result, accepted } = await load(url, DURATION, 'http');
   const ok = result['2xx'];
   const rate = ok / result.duration;
   const stored = await count(db);
+  const acceptedStored = await storedOf(db, accepted);
   const triggered = await waitingTriggers();
   await stopProcess(api.child);
   report(
@@ -209,10 +234,18 @@ try {
   report(
     `  latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`,
   );
+  const everyOkStored = accepted.length === ok && acceptedStored === ok;
   report(
-    `  rows stored: ${stored} (every 200 stored: ${stored >= ok}); drain triggers waiting: ${triggered}`,
+    `  rows stored: ${stored} (every 200 stored: ${everyOkStored}, ${acceptedStored} of ${accepted.length} ids looked up); drain triggers waiting: ${triggered}`,
   );
-  if (stored < ok) throw new Error(`${ok} events acknowledged but only ${stored} stored`);
+  const failed =
+    result.non2xx + result.errors + result.timeouts + warm.result.non2xx + warm.result.errors;
+  if (failed > 0 || !everyOkStored) {
+    process.exitCode = 1;
+    report(
+      `  FAILED: ${failed} requests not answered 2xx (warm-up included), ${ok - acceptedStored} answers 200 not found stored`,
+    );
+  }
 
   await sql`truncate inbox`.execute(db);
   report('raw (second half) …');
@@ -243,6 +276,7 @@ try {
       latency_max_ms: result.latency.max,
       ratio_to_raw: round(rate / rawRate, 3),
       rows_stored: stored,
+      every_200_stored: everyOkStored,
       drain_triggers_waiting: triggered,
     }),
   );
