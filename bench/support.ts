@@ -17,6 +17,8 @@ export function benchConfig(name: string, overrides: Record<string, string> = {}
     REDIS_PREFIX: `dirsync-bench-${name}`,
     LOG_LEVEL: 'silent',
     WORKOS_POLL_INTERVAL_MS: '0',
+    // No worker metrics listener: a service already running here may hold its port.
+    WORKER_METRICS_PORT: '0',
     ...overrides,
   });
 }
