@@ -65,6 +65,6 @@ describe('service process', () => {
     });
     const [code] = await once(child, 'exit');
     expect(code).toBe(78);
-    expect(stderr.trim()).toBe('invalid configuration: PORT: expected a whole number');
+    expect(stderr.trim()).toBe('invalid configuration: PORT: expected a whole number (decimal digits)');
   });
 });
