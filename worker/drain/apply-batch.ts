@@ -11,7 +11,7 @@ import { Effects } from '../apply/effects.ts';
 import { BatchFailedError, OrganizationBusyError } from './errors.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { type RevokedSessions, revokeSessions } from './revoke-sessions.ts';
-import { chunks, saveSnapshot } from './save-snapshot.ts';
+import { auditColumns, saveSnapshot, upsertUnnest } from './save-snapshot.ts';
 
 export interface PendingEvent {
   event_id: string;
@@ -161,13 +161,7 @@ async function applyRows(
       }),
     });
   }
-  for (const chunk of chunks(audit)) {
-    await trx
-      .insertInto('audit_log')
-      .values(chunk)
-      .onConflict((oc) => oc.doNothing())
-      .execute();
-  }
+  await upsertUnnest(trx, 'audit_log', auditColumns, audit, 'do nothing');
 
   const looked = parsed.map((p) => p.row);
   const ignored = looked
