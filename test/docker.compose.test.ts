@@ -31,7 +31,7 @@ describe('docker-compose.yml', () => {
       for (const dependency of Object.keys(service.depends_on ?? {}))
         expect(Object.keys(services), `${name} depends on ${dependency}`).toContain(dependency);
       if (service.build) {
-        const [, entry] = service.command ?? [];
+        const entry = service.command?.find((arg) => arg.endsWith('.ts'));
         expect(existsSync(new URL(entry!, root)), `${name} runs ${entry}`).toBe(true);
         expect(service.environment?.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
         expect(service.environment?.REDIS_URL).toBe('redis://redis:6379');
@@ -43,6 +43,12 @@ describe('docker-compose.yml', () => {
     expect(services.worker!.depends_on).toMatchObject({
       migrate: { condition: 'service_completed_successfully' },
     });
+  });
+
+  it('runs the worker with the V8 flags of npm run start:worker', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> })
+      .scripts;
+    expect(compose.services.worker!.command!.join(' ')).toBe(scripts['start:worker']);
   });
 
   it('gives the services longer to stop than their own shutdown timeout (10 s)', () => {
