@@ -18,14 +18,17 @@ let resources: Resources;
 let app: FastifyInstance;
 let world: OperatorWorld;
 
-// One server for the file: the leak check runs after each test, so it is opened
-// outside the context's tracking and closed in afterAll.
+// One server for the file, opened in beforeAll (so the leak check holds it to the
+// end of the file, not of each test) and closed in afterAll.
 beforeAll(async () => {
-  resources = openResources(
-    withOverrides(ctx.config, { ADMIN_TOKEN: TOKEN, WORKOS_API_KEY: 'sk_test_admin_api' }),
-    ctx.logger,
+  resources = ctx.track(
+    'resources',
+    openResources(
+      withOverrides(ctx.config, { ADMIN_TOKEN: TOKEN, WORKOS_API_KEY: 'sk_test_admin_api' }),
+      ctx.logger,
+    ),
   );
-  app = await buildServer(resources);
+  app = ctx.track('server', await buildServer(resources));
   world = await seedOperatorWorld(ctx.db);
 });
 afterAll(async () => {
@@ -37,10 +40,13 @@ const get = (url: string) => app.inject({ url, headers: { authorization } });
 const post = (url: string) => app.inject({ method: 'POST', url, headers: { authorization } });
 
 async function waitingJobs(queue: 'drain' | 'reconcile') {
-  const q = new Queue(QUEUES[queue], {
-    connection: resources.redis,
-    prefix: ctx.config.REDIS_PREFIX,
-  });
+  const q = ctx.track(
+    'queue',
+    new Queue(QUEUES[queue], {
+      connection: resources.redis,
+      prefix: ctx.config.REDIS_PREFIX,
+    }),
+  );
   try {
     const jobs = await q.getJobs(['waiting', 'delayed', 'prioritized']);
     return jobs.map((j) => ({ name: j.name, data: j.data as Record<string, unknown> }));
@@ -258,7 +264,7 @@ describe('admin API: actions', () => {
   it('refuses a resync with 503 not_configured without WORKOS_API_KEY, and queues nothing', async () => {
     const w = await seedOperatorWorld(ctx.db, 'nokey');
     const keyless = ctx.openResources({ ADMIN_TOKEN: TOKEN, WORKOS_API_KEY: undefined });
-    const server = await buildServer(keyless);
+    const server = ctx.track('server', await buildServer(keyless));
     try {
       const res = await server.inject({
         method: 'POST',
@@ -291,7 +297,7 @@ describe('admin API without Redis', () => {
       WORKOS_API_KEY: 'sk_test_admin_api',
       REDIS_URL: 'redis://127.0.0.1:1',
     });
-    const server = await buildServer(down);
+    const server = ctx.track('server', await buildServer(down));
     try {
       const replay = await server.inject({
         method: 'POST',

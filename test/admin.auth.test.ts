@@ -37,7 +37,7 @@ async function start(overrides: Partial<Config>, logLines?: string[]) {
       )
     : ctx.logger;
   const resources = track('resources', openResources(config, logger));
-  const app = await buildServer(resources);
+  const app = track('server', await buildServer(resources));
   open = { app, resources };
   return app;
 }

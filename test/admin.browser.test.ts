@@ -153,10 +153,13 @@ describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
 
   it('does a Bull Board action from its own page (same origin, basic auth)', async () => {
     const context = await operator();
-    const maintenance = new Queue(QUEUES.maintenance, {
-      connection: service.resources.redis,
-      prefix: ctx.config.REDIS_PREFIX,
-    });
+    const maintenance = ctx.track(
+      'queue',
+      new Queue(QUEUES.maintenance, {
+        connection: service.resources.redis,
+        prefix: ctx.config.REDIS_PREFIX,
+      }),
+    );
     try {
       const page = await context.newPage();
       await page.goto(`${base}/admin/queues/queue/maintenance`);

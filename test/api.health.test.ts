@@ -7,7 +7,7 @@ const ctx = useTestContext('health');
 describe('api health', () => {
   it('answers /healthz and /readyz when Postgres and Redis answer', async () => {
     const resources = ctx.openResources();
-    const app = await buildServer(resources);
+    const app = ctx.track('server', await buildServer(resources));
     try {
       expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
       const ready = await app.inject('/readyz');
@@ -26,7 +26,7 @@ describe('api health', () => {
     const resources = ctx.openResources({
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/dirsync',
     });
-    const app = await buildServer(resources);
+    const app = ctx.track('server', await buildServer(resources));
     try {
       const res = await app.inject('/readyz');
       expect(res.statusCode).toBe(503);
@@ -45,7 +45,7 @@ describe('api health', () => {
 
   it('answers /readyz 503 naming Redis when it is unreachable', async () => {
     const resources = ctx.openResources({ REDIS_URL: 'redis://127.0.0.1:1' });
-    const app = await buildServer(resources);
+    const app = ctx.track('server', await buildServer(resources));
     try {
       const res = await app.inject('/readyz');
       expect(res.statusCode).toBe(503);
@@ -64,7 +64,7 @@ describe('api health', () => {
 
   it('answers unknown routes with a JSON 404', async () => {
     const resources = ctx.openResources();
-    const app = await buildServer(resources);
+    const app = ctx.track('server', await buildServer(resources));
     try {
       const res = await app.inject('/nope');
       expect(res.statusCode).toBe(404);

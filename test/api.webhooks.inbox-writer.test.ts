@@ -69,8 +69,12 @@ describe('inbox writer', () => {
   });
 
   it('fails the whole batch when the failure is not about the data', async () => {
-    const unreachable = createDatabase(
-      withOverrides(ctx.config, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/dirsync' }),
+    const unreachable = ctx.track(
+      'database',
+      createDatabase(
+        withOverrides(ctx.config, { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/dirsync' }),
+      ),
+      'destroy',
     );
     try {
       const write = createInboxWriter(unreachable);

@@ -18,7 +18,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   resources = ctx.openResources({ WEBHOOK_BODY_LIMIT_BYTES: LIMIT });
-  app = await buildServer(resources);
+  app = ctx.track('server', await buildServer(resources));
 });
 afterAll(async () => {
   await app.close();

@@ -25,7 +25,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   resources = ctx.openResources();
-  app = await buildServer(resources);
+  app = ctx.track('server', await buildServer(resources));
 });
 afterAll(async () => {
   await app.close();
@@ -35,7 +35,7 @@ afterAll(async () => {
 /** A server of its own with some settings changed; closed by the caller. */
 async function serverWith(overrides: Partial<Config>) {
   const own = ctx.openResources(overrides);
-  const server = await buildServer(own);
+  const server = ctx.track('server', await buildServer(own));
   return {
     app: server,
     resources: own,
@@ -310,7 +310,7 @@ describe('POST /webhooks/workos', () => {
       },
     });
     const own = openResources(ctx.config, logger);
-    const server = await buildServer(own);
+    const server = ctx.track('server', await buildServer(own));
     try {
       const { id, body } = freshEvent('dsync.user.created');
       const signature = await signatureHeader(body);

@@ -58,7 +58,10 @@ const json = <T>(run: Run): T => {
 
 async function waitingDrains(): Promise<string[]> {
   const redis = ctx.redis();
-  const queue = new Queue(QUEUES.drain, { connection: redis, prefix: ctx.config.REDIS_PREFIX });
+  const queue = ctx.track(
+    'queue',
+    new Queue(QUEUES.drain, { connection: redis, prefix: ctx.config.REDIS_PREFIX }),
+  );
   try {
     const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized']);
     return jobs.map((j) => (j.data as { organizationId: string }).organizationId);

@@ -115,7 +115,9 @@ describe('db migrations', () => {
 
   it('run from two processes at once on a new schema: both succeed, each migration once', async () => {
     const schema = `${ctx.config.DATABASE_SCHEMA}_race`;
-    const dbs = [0, 1].map(() => createDatabase({ ...ctx.config, DATABASE_SCHEMA: schema }));
+    const dbs = [0, 1].map(() =>
+      ctx.track('database', createDatabase({ ...ctx.config, DATABASE_SCHEMA: schema }), 'destroy'),
+    );
     try {
       const results = await Promise.all(dbs.map((db) => migrateToLatest(db, schema)));
       const applied = results.flatMap((r) => r.results ?? []).filter((r) => r.status === 'Success');
@@ -162,7 +164,11 @@ describe('db migrations', () => {
 
   it('go down to nothing and up again cleanly', async () => {
     const schema = `${ctx.config.DATABASE_SCHEMA}_updown`;
-    const db = createDatabase({ ...ctx.config, DATABASE_SCHEMA: schema });
+    const db = ctx.track(
+      'database',
+      createDatabase({ ...ctx.config, DATABASE_SCHEMA: schema }),
+      'destroy',
+    );
     try {
       const up = await migrateToLatest(db, schema);
       expect(up.results?.map((r) => r.status)).toEqual(

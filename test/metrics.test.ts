@@ -60,7 +60,7 @@ afterEach(async () => {
 
 async function start(overrides: Partial<Config> = {}) {
   const resources = ctx.openResources(overrides);
-  const app = await buildServer(resources);
+  const app = ctx.track('server', await buildServer(resources));
   open = { app, resources };
   return { app, resources };
 }

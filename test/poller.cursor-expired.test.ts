@@ -98,10 +98,13 @@ describe('a cursor older than the Events API keeps', () => {
       return live.has(joined.id) && !live.has(world.users[0]!.id) && (await drained(ctx.db));
     });
     expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
-    const queue = new Queue(QUEUES.reconcile, {
-      connection: service.resources.redis,
-      prefix: ctx.config.REDIS_PREFIX,
-    });
+    const queue = ctx.track(
+      'queue',
+      new Queue(QUEUES.reconcile, {
+        connection: service.resources.redis,
+        prefix: ctx.config.REDIS_PREFIX,
+      }),
+    );
     try {
       const reconciles = async () =>
         (await queue.getJobs(['completed'])).filter((j) => j.name === 'reconcile');

@@ -65,6 +65,8 @@ describe('service process', () => {
     });
     const [code] = await once(child, 'exit');
     expect(code).toBe(78);
-    expect(stderr.trim()).toBe('invalid configuration: PORT: expected a whole number (decimal digits)');
+    expect(stderr.trim()).toBe(
+      'invalid configuration: PORT: expected a whole number (decimal digits)',
+    );
   });
 });

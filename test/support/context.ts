@@ -27,6 +27,11 @@ export interface TestContext {
   ): Promise<Service>;
   /** A raw Redis connection (tracked). */
   redis(): Redis;
+  /**
+   * Tracks anything else a test opens (a server, a queue, a database handle): the
+   * test fails if `target[method]` was not called by its end.
+   */
+  track<T extends object>(name: string, target: T, method?: keyof T & string): T;
 }
 
 export function useTestContext(name: string): TestContext {
@@ -100,5 +105,6 @@ export function useTestContext(name: string): TestContext {
       const redis = new Redis(config.REDIS_URL);
       return track('redis', redis, 'quit');
     },
+    track,
   };
 }
