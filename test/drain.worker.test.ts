@@ -107,17 +107,33 @@ describe('drain through BullMQ', () => {
   });
 });
 
+/**
+ * Makes Postgres run `plpgsql` (a statement that raises, say) for every write of one
+ * directory user's row; returns what removes it again.
+ */
+async function onUserWrite(name: string, directoryUserId: string, plpgsql: string) {
+  await sql
+    .raw(`
+      create function ${name}() returns trigger language plpgsql as $$
+      begin
+        if new.directory_user_id = '${directoryUserId}' then ${plpgsql} end if;
+        return new;
+      end $$;
+      create trigger ${name} before insert or update on users
+        for each row execute function ${name}();
+    `)
+    .execute(ctx.db);
+  return () => sql.raw(`drop trigger ${name} on users`).execute(ctx.db);
+}
+
 describe('drain failures', () => {
   it('an event failing past the limit is parked as dead; later deprovisioning still goes through; replay applies it', async () => {
     const org = 'org_poison';
-    await sql`
-      create function reject_poison() returns trigger language plpgsql as $$
-      begin
-        if new.directory_user_id like '%poison%' then raise exception 'poison user rejected'; end if;
-        return new;
-      end $$;
-      create trigger reject_poison before insert or update on users for each row execute function reject_poison();
-    `.execute(ctx.db);
+    const cure = await onUserWrite(
+      'reject_poison',
+      'directory_user_poison',
+      `raise exception 'poison user rejected';`,
+    );
     const directory = `directory_${org}`;
     const t = Date.UTC(2026, 9, 1);
     const events = [
@@ -189,7 +205,7 @@ describe('drain failures', () => {
     expect(await alice()).toMatchObject({ state: 'inactive', deleted_at: expect.any(Date) });
 
     // Fixed: replay puts it back; it applies in its place.
-    await sql`drop trigger reject_poison on users`.execute(ctx.db);
+    await cure();
     expect(await replayDeadEvents(ctx.db, org)).toEqual(['event_p2']);
     expect(await drainOrganization(resources, org, { log })).toMatchObject({ applied: 1, dead: 0 });
     const poison = await ctx.db
@@ -222,17 +238,11 @@ describe('drain failures', () => {
     const t = Date.UTC(2026, 9, 1);
     // The poison user's write waits, then violates a check (a permanent error: dead
     // at once), while a late event dated before it is committed from elsewhere.
-    await sql`
-      create function reject_slow_poison() returns trigger language plpgsql as $$
-      begin
-        if new.directory_user_id = 'directory_user_slow_poison' then
-          perform pg_sleep(1);
-          raise exception 'slow poison rejected' using errcode = '23514';
-        end if;
-        return new;
-      end $$;
-      create trigger reject_slow_poison before insert or update on users for each row execute function reject_slow_poison();
-    `.execute(ctx.db);
+    const cure = await onUserWrite(
+      'reject_slow_poison',
+      'directory_user_slow_poison',
+      `perform pg_sleep(1); raise exception 'slow poison rejected' using errcode = '23514';`,
+    );
     try {
       await storeEvents(ctx.db, [
         wireEvent(
@@ -275,7 +285,7 @@ describe('drain failures', () => {
         { event_id: 'event_c_poison', status: 'dead' },
       ]);
     } finally {
-      await sql`drop trigger reject_slow_poison on users`.execute(ctx.db);
+      await cure();
       await single.close();
     }
   });
@@ -284,16 +294,11 @@ describe('drain failures', () => {
     const org = 'org_flaky';
     const directory = `directory_${org}`;
     const t = Date.UTC(2026, 9, 1);
-    await sql`
-      create function fail_transiently() returns trigger language plpgsql as $$
-      begin
-        if new.directory_user_id = 'directory_user_flaky' then
-          raise exception 'could not serialize' using errcode = '40001';
-        end if;
-        return new;
-      end $$;
-      create trigger fail_transiently before insert or update on users for each row execute function fail_transiently();
-    `.execute(ctx.db);
+    const cure = await onUserWrite(
+      'fail_transiently',
+      'directory_user_flaky',
+      `raise exception 'could not serialize' using errcode = '40001';`,
+    );
     try {
       await storeEvents(ctx.db, [
         wireEvent(
@@ -322,7 +327,7 @@ describe('drain failures', () => {
       });
       expect(await flaky()).toEqual({ status: 'dead', attempts: 2 });
     } finally {
-      await sql`drop trigger fail_transiently on users`.execute(ctx.db);
+      await cure();
     }
   }, 30_000);
 
