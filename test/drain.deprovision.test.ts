@@ -1,6 +1,8 @@
 // Deprovisioning on real Postgres: the hard policy's erasure, a directory deleted with
 // active users holding sessions (and its in-flight events arriving late), removal from
 // a role-granting group, and the guard that refuses a session to a deprovisioned user.
+import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import type { Resources } from '../common/resources.ts';
@@ -24,6 +26,10 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await resources.close();
+  // The application role made by appConnection(), if any (roles outlive schemas).
+  const role = `app_${ctx.config.DATABASE_SCHEMA}`.slice(0, 63);
+  await sql`drop owned by ${sql.id(role)}`.execute(ctx.db).catch(() => {});
+  await sql`drop role if exists ${sql.id(role)}`.execute(ctx.db);
 });
 
 const T = Date.UTC(2026, 9, 1);
@@ -291,13 +297,14 @@ describe('deprovisioning', () => {
     expect(audit[1]!.detail).toMatchObject({ count: 2, reason: 'group_removed' });
   });
 
-  it('refuses a new session, or an un-revoked one, for a deprovisioned user', async () => {
+  it('refuses a new session, or an un-revoked one, for a deprovisioned user, to an application role with read access to users', async () => {
     const org = 'org_guard';
-    const { directory } = await seed(org, 1);
-    const [u] = await ctx.db
+    const { directory } = await seed(org, 2);
+    const [u, other] = await ctx.db
       .selectFrom('users')
       .select('id')
       .where('organization_id', '=', org)
+      .orderBy('directory_user_id')
       .execute();
     await storeEvents(ctx.db, [
       wireEvent(
@@ -308,24 +315,94 @@ describe('deprovisioning', () => {
       ),
     ]);
     await drainOrganization(resources, org, { log });
-    await expect(
-      ctx.db.insertInto('sessions').values({ user_id: u!.id }).execute(),
-    ).rejects.toMatchObject({
-      code: '42501',
-      message: expect.stringContaining('is deprovisioned'),
-    });
-    await expect(
-      ctx.db
-        .updateTable('sessions')
-        .set({ revoked_at: null })
-        .where('user_id', '=', u!.id)
-        .execute(),
-    ).rejects.toMatchObject({ code: '42501' });
-    // A revoked session may still be recorded (e.g. an audit copy); nothing is live.
-    await ctx.db
-      .insertInto('sessions')
-      .values({ user_id: u!.id, revoked_at: new Date(), revoked_reason: 'app' })
+    const app = await appConnection();
+    try {
+      // An active user's session is created as usual.
+      await app.query('insert into sessions (user_id) values ($1)', [other!.id]);
+      await expect(
+        app.query('insert into sessions (user_id) values ($1)', [u!.id]),
+      ).rejects.toMatchObject({
+        code: 'DS001',
+        message: expect.stringContaining('is deprovisioned'),
+      });
+      await expect(
+        app.query('update sessions set revoked_at = null where user_id = $1', [u!.id]),
+      ).rejects.toMatchObject({ code: 'DS001' });
+      // A revoked session may still be recorded (e.g. an audit copy); nothing is live.
+      await app.query(
+        "insert into sessions (user_id, revoked_at, revoked_reason) values ($1, now(), 'app')",
+        [u!.id],
+      );
+    } finally {
+      await app.end();
+    }
+    expect(await liveSessions(org)).toBe(2 + 1); // the other user's two, and the new one
+  });
+
+  it('refuses a session inserted while the deprovisioning transaction is open (it waits, then sees the user gone)', async () => {
+    const org = 'org_guard_race';
+    await seed(org, 1);
+    const [u] = await ctx.db
+      .selectFrom('users')
+      .select('id')
+      .where('organization_id', '=', org)
       .execute();
+    const worker = new pg.Client({ connectionString: ctx.config.DATABASE_URL });
+    await worker.connect();
+    await worker.query(`set search_path = ${ctx.config.DATABASE_SCHEMA}`);
+    const app = await appConnection();
+    try {
+      // The worker's deprovisioning, as the drain does it: the user, then the sessions.
+      await worker.query('begin');
+      await worker.query("update users set state = 'inactive', deleted_at = now() where id = $1", [
+        u!.id,
+      ]);
+      await worker.query(
+        "update sessions set revoked_at = now(), revoked_reason = 'user_deleted' where user_id = $1 and revoked_at is null",
+        [u!.id],
+      );
+      // The application read the user as active a moment ago and logs them in now.
+      const login = app.query('insert into sessions (user_id) values ($1)', [u!.id]).then(
+        () => 'created',
+        (err: { code?: string }) => err.code,
+      );
+      await expect
+        .poll(
+          async () =>
+            (
+              await worker.query(
+                "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into sessions%'",
+              )
+            ).rows[0].n,
+          { timeout: 5_000, interval: 20 },
+        )
+        .toBe(1);
+      await worker.query('commit');
+      expect(await login).toBe('DS001');
+    } finally {
+      await app.end();
+      await worker.end();
+    }
     expect(await liveSessions(org)).toBe(0);
   });
 });
+
+/** A connection as an application would have: select on users, insert/update on sessions. */
+async function appConnection(): Promise<pg.Client> {
+  const schema = ctx.config.DATABASE_SCHEMA;
+  const role = `app_${schema}`.slice(0, 63);
+  await sql`
+    do $$ begin
+      if not exists (select from pg_roles where rolname = ${sql.lit(role)}) then
+        create role ${sql.id(role)};
+      end if;
+    end $$
+  `.execute(ctx.db);
+  await sql`grant usage on schema ${sql.id(schema)} to ${sql.id(role)}`.execute(ctx.db);
+  await sql`grant select on users to ${sql.id(role)}`.execute(ctx.db);
+  await sql`grant select, insert, update on sessions to ${sql.id(role)}`.execute(ctx.db);
+  const client = new pg.Client({ connectionString: ctx.config.DATABASE_URL });
+  await client.connect();
+  await client.query(`set search_path = ${schema}; set role ${role}`);
+  return client;
+}

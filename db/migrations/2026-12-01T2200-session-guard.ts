@@ -7,12 +7,18 @@
 // that row locked until it commits, so an insert either commits first (and the
 // worker's revocation, a later statement, sees and revokes it) or waits and then
 // sees the user inactive.
+//
+// The function runs with its owner's rights (security definer, search_path pinned):
+// a share lock needs more than the read access an application role has on users.
+// Its refusal has a SQLSTATE of its own, DS001, so an application tells "this user
+// is deprovisioned" from a missing privilege (42501).
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     create function refuse_session_of_inactive_user() returns trigger
     language plpgsql
+    security definer
     set search_path from current
     as $$
     declare
@@ -22,7 +28,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         from users u where u.id = new.user_id for share;
       if active is distinct from true then
         raise exception 'user % is deprovisioned: no session can be created for it', new.user_id
-          using errcode = 'insufficient_privilege',
+          using errcode = 'DS001',
                 hint = 'dirsync deactivated this user; a session must not outlive deprovisioning';
       end if;
       return new;
