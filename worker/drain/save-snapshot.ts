@@ -93,7 +93,7 @@ const userColumns: Column<UserRow>[] = [
     'roles',
     'jsonb',
     (u) => JSON.stringify(u.roles),
-    `array(select jsonb_array_elements_text(t.roles))`,
+    `array(select r from jsonb_array_elements_text(t.roles) with ordinality as e(r, n) order by n)`,
   ),
   col('custom_attributes', 'jsonb', (u) => JSON.stringify(u.custom_attributes)),
   col('memberships_ended_at', 'timestamptz', (u) => u.memberships_ended_at),
