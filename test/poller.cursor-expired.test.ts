@@ -129,4 +129,27 @@ describe('a cursor older than the Events API keeps', () => {
     expect(result.cursor).toBe(renamed.id);
     expect(lines.filter((l) => l.alert)).toEqual([]);
   });
+
+  it('keeps a recent cursor the API refuses, fails the poll, and alerts no expiry', async () => {
+    const before = await findPollCursor(ctx.db, EVENTS_CURSOR);
+    await ctx.db
+      .updateTable('poll_cursors')
+      .set({ cursor: 'event_unknown_to_the_api', newest_event_at: new Date(Date.now() - DAY) })
+      .where('name', '=', EVENTS_CURSOR)
+      .execute();
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ LOG_LEVEL: 'info' }, 'test', {
+      write: (line: string) => lines.push(JSON.parse(line)),
+    });
+    await expect(
+      pollEvents({ ...service.resources, logger }, { retry: FAST_RETRY }),
+    ).rejects.toThrow();
+    expect((await findPollCursor(ctx.db, EVENTS_CURSOR))?.cursor).toBe('event_unknown_to_the_api');
+    expect(lines.filter((l) => l.alert === 'poll_cursor_expired')).toEqual([]);
+    await ctx.db
+      .updateTable('poll_cursors')
+      .set({ cursor: before!.cursor, newest_event_at: before!.newest_event_at })
+      .where('name', '=', EVENTS_CURSOR)
+      .execute();
+  });
 });

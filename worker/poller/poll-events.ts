@@ -92,15 +92,23 @@ function lastEventId(data: readonly unknown[]): string | null {
 
 type Poller = Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger' | 'metrics' | 'redis'>;
 
+// The shortest retention WorkOS documents for events (its reference says 30 days,
+// a guide 90), less a day of margin.
+const CURSOR_MAY_EXPIRE_AFTER_MS = 29 * 24 * 3600 * 1000;
+
 /**
  * WorkOS's answer to an `after` naming an event it no longer has: a validation
- * error (the fake answers 422; the docs name none, so 400 and 404 count too: any of
- * them to a cursor that worked before means it is unusable, whatever its age).
+ * error (the fake answers 422; the docs name none, so 400 and 404 count too). Only
+ * for a cursor old enough to have expired: the same answers to a recent one (a new
+ * event type after an upgrade, a proxy misrouting) are failures to retry and look
+ * into, not a reason to forget the cursor and replay a month.
  */
-function isCursorRefused(error: unknown): boolean {
+function isCursorExpired(error: unknown, saved: PollCursor, now: number): boolean {
   if (!(error instanceof WorkOSRequestError)) return false;
   const status = (error.cause as { status?: unknown } | undefined)?.status;
-  return status === 400 || status === 404 || status === 422;
+  if (status !== 400 && status !== 404 && status !== 422) return false;
+  const newest = saved.newest_event_at ?? saved.polled_at;
+  return now - newest.getTime() > CURSOR_MAY_EXPIRE_AFTER_MS;
 }
 
 /** Converts a page to inbox rows; an event without even an id is logged and counted. */
@@ -237,7 +245,8 @@ export async function pollEvents(
           page = await fetching;
         } catch (err) {
           // Only the saved cursor can have expired; a page's own cursor is fresh.
-          if (!saved?.cursor || after !== saved.cursor || !isCursorRefused(err)) throw err;
+          if (!saved?.cursor || after !== saved.cursor || !isCursorExpired(err, saved, Date.now()))
+            throw err;
           await restartFromRangeStart(conn, saved, err);
           after = null;
           fetching = fetchPage(after);
