@@ -78,6 +78,9 @@ const schema = z.object({
   WORKOS_POLL_INTERVAL_MS: int(0).default(30_000),
   WORKOS_POLL_LOOKBACK_DAYS: int(1, 30).default(30),
   WORKOS_RECONCILE_INTERVAL_MS: int(0).default(0),
+  // How far this host's clock may be ahead of WorkOS's: a resync defers (does not
+  // delete) what was written this long before its read of the directory began.
+  WORKOS_CLOCK_SKEW_MS: int(0, 3_600_000).default(10_000),
 
   ADMIN_TOKEN: text.min(16, { error: 'expected at least 16 characters' }).optional(),
   ADMIN_READ_ONLY: bool.default(false),

@@ -33,6 +33,7 @@ function dirsync(...args: string[]) {
       WORKOS_API_HOSTNAME: fake.env.WORKOS_API_HOSTNAME,
       WORKOS_API_PORT: String(fake.env.WORKOS_API_PORT),
       WORKOS_API_HTTPS: 'false',
+      WORKOS_CLOCK_SKEW_MS: '0', // the fake's clock is this machine's
     },
   });
 }

@@ -129,4 +129,28 @@ describe('resync while the directory changes', () => {
     expect(synthetic.occurred_at.getTime()).toBeLessThanOrEqual(fake.requests[firstRequest]!.at);
     expect(readEnded - synthetic.occurred_at.getTime()).toBeGreaterThanOrEqual(250);
   });
+
+  it('leaves to the next resync a user written within the clock-skew margin before the read', async () => {
+    // Gone upstream a moment ago by WorkOS's clock; this host's clock may run ahead of
+    // it by up to WORKOS_CLOCK_SKEW_MS, so "before the read began" cannot be told yet.
+    const recent = world.users[1]!;
+    fake.store.deleteUser(recent.id); // its webhook is lost
+    await ctx.db
+      .updateTable('users')
+      .set({ source_updated_at: new Date(Date.now() - 3_000) })
+      .where('directory_user_id', '=', recent.id)
+      .execute();
+    const skewed = {
+      ...service.resources,
+      config: { ...service.resources.config, WORKOS_CLOCK_SKEW_MS: 10_000 },
+    };
+    const deferred = await reconcileOrganization(skewed, ORG, { retry: FAST_RETRY, dryRun: true });
+    expect(deferred.events).toBe(0); // the user (and its memberships) deferred, not deleted
+    expect(deferred.deferred).toBeGreaterThanOrEqual(1);
+    const now = await reconcileOrganization(service.resources, ORG, {
+      retry: FAST_RETRY,
+      dryRun: true,
+    });
+    expect(now).toMatchObject({ counts: { 'dsync.user.deleted': 1 } });
+  });
 });

@@ -51,6 +51,8 @@ export function useTestContext(name: string): TestContext {
     WORKOS_WEBHOOK_SECRET: 'whsec_test_primary',
     WORKOS_API_KEY: '',
     WORKOS_POLL_INTERVAL_MS: '0',
+    // One clock here (the fake WorkOS's is this process's): resyncs right after writes.
+    WORKOS_CLOCK_SKEW_MS: '0',
     SWEEP_INTERVAL_MS: '60000',
     PORT: '0',
     // Worker-only services in parallel files would all take 9464; a test that wants

@@ -119,7 +119,9 @@ export async function reconcileOrganization(
   const run = await withAdvisoryLock(db, `reconcile:${organizationId}`, async (conn) => {
     // Before the first request: whatever is written here from now on may be newer
     // than the read, which the local snapshot (taken after it) must not hold against.
-    const fetchStartedAt = new Date();
+    // Stored times are WorkOS's clock, this is ours: set back by a margin for the
+    // skew between the two (it only defers more to the next resync).
+    const fetchStartedAt = new Date(Date.now() - resources.config.WORKOS_CLOCK_SKEW_MS);
     const upstream = await fetchUpstream(organizationId, {
       workos,
       log,
