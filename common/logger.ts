@@ -87,7 +87,10 @@ function serializeError(err: unknown): unknown {
       for (const key of ERROR_DATA_KEYS) delete inner[key];
     }
   }
-  return scrubFields(serialized, 1);
+  // An error's own `name` is its class, never a person's: kept.
+  const { name } = serialized;
+  const scrubbed = scrubFields(serialized, 1);
+  return scrubbed === serialized || name === undefined ? scrubbed : { ...scrubbed, name };
 }
 
 /** `value` with every sensitive key's value censored; copies only what changes. */

@@ -96,6 +96,18 @@ describe('logger', () => {
     expect(last().result).toMatchObject({ error: { code: '23502' } });
   });
 
+  it("keeps an error's own name (its class), redacting its personal fields", () => {
+    const { logger, last } = capture();
+    class OrganizationBusyError extends Error {
+      override name = 'OrganizationBusyError';
+      email = PERSON.email;
+    }
+    logger.warn({ err: new OrganizationBusyError('busy') }, 'drain');
+    expect(last().err).toMatchObject({ name: 'OrganizationBusyError', email: '[redacted]' });
+    logger.warn({ err: new OrganizationBusyError('busy'), user: { name: 'Marcelina' } }, 'drain');
+    expect(last().user).toEqual({ name: '[redacted]' });
+  });
+
   it('redacts secrets at the top level, in config and in headers', () => {
     const { logger, lines } = capture();
     const secrets = {

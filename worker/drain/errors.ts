@@ -17,7 +17,7 @@ export class BatchFailedError extends Error {
   override name = 'BatchFailedError';
   readonly eventIds: readonly string[];
   constructor(eventIds: readonly string[], cause: Error) {
-    super(cause.message, { cause });
+    super(`a batch of ${eventIds.length} events failed`, { cause });
     this.eventIds = eventIds;
   }
 }
