@@ -1,5 +1,6 @@
-// Producing drain triggers: "drain organization X". Deduplicated so that at most one
-// trigger waits and one runs per organization (BullMQ keepLastIfActive).
+// Producing jobs. Drain triggers: "drain organization X", deduplicated so that at
+// most one trigger waits and one runs per organization (BullMQ keepLastIfActive).
+// Reconciliations: of one organization, or of every one, deduplicated while one waits.
 import { Queue } from 'bullmq';
 import type { Config } from './config.ts';
 import { withTimeout } from './errors.ts';
@@ -56,5 +57,32 @@ export async function triggerDrains(
     ),
     TRIGGER_TIMEOUT_MS,
     'drain triggers',
+  );
+}
+
+export type ReconcileQueue = Queue<JobPayloads['reconcile']>;
+
+/** The deduplication id of a reconciliation (of every organization without one). */
+export function reconcileJobId(organizationId?: string): string {
+  return organizationId === undefined ? 'reconcile:all' : `reconcile:${organizationId}`;
+}
+
+/**
+ * Queues a reconciliation of `organizationId` (every organization not paused when
+ * omitted); resolves once it is in Redis, throws after `timeoutMs` when it cannot be.
+ */
+export async function queueReconcile(
+  queue: ReconcileQueue,
+  organizationId?: string,
+  timeoutMs = TRIGGER_TIMEOUT_MS,
+) {
+  return withTimeout(
+    queue.add('reconcile', organizationId === undefined ? {} : { organizationId }, {
+      deduplication: { id: reconcileJobId(organizationId) },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 500 },
+    }),
+    timeoutMs,
+    'queueing the reconciliation',
   );
 }

@@ -10,7 +10,7 @@ import type { JobPayloads } from '../common/queues.ts';
 import type { Redis } from '../common/redis.ts';
 import type { Resources } from '../common/resources.ts';
 
-type ScheduledName = Exclude<keyof JobPayloads, 'drain-organization'>;
+export type ScheduledName = Exclude<keyof JobPayloads, 'drain-organization'>;
 
 // Retention is counted in days: looking every ten minutes is plenty.
 const PRUNE_EVERY_MS = 10 * 60_000;

@@ -9,7 +9,7 @@ import { drainOrganization } from './drain/drain-organization.ts';
 import { pollEvents } from './poller/poll-events.ts';
 import { pruneOldEvents } from './prune-inbox.ts';
 import { reconcileScheduled } from './reconciler/reconcile-scheduled.ts';
-import { keepScheduled } from './schedules.ts';
+import { keepScheduled, type ScheduledName } from './schedules.ts';
 import { sweep } from './sweeper.ts';
 
 export interface WorkerHandle {
@@ -21,7 +21,7 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-type MaintenanceName = 'sweep' | 'poll' | 'prune-inbox';
+type MaintenanceName = Exclude<ScheduledName, 'reconcile'>;
 
 export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   const { config, logger } = resources;

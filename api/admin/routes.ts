@@ -2,7 +2,6 @@
 // the operator actions (replay, resync, pause, resume). Authentication and the
 // read-only guard are the enclosing scope's (api/admin/index.ts).
 import type { FastifyInstance } from 'fastify';
-import { withTimeout } from '../../common/errors.ts';
 import {
   assertOrganizationExists,
   type OperatorDeps,
@@ -12,9 +11,8 @@ import {
   replayOneEvent,
   resume,
 } from '../../common/operator-actions.ts';
-import type { JobPayloads } from '../../common/queues.ts';
 import type { Resources } from '../../common/resources.ts';
-import { triggerDrain } from '../../common/triggers.ts';
+import { queueReconcile, triggerDrain } from '../../common/triggers.ts';
 import { listDeadEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   organizationStatus,
@@ -170,20 +168,13 @@ export function registerAdminApi(
         );
       }
       await operatorAction(() => assertOrganizationExists(db, organizationId));
-      const data: JobPayloads['reconcile'] = { organizationId };
-      const job = await withTimeout(
-        queues.reconcile.add('reconcile', data, {
-          deduplication: { id: `reconcile:${organizationId}` },
-          removeOnComplete: { count: 100 },
-          removeOnFail: { count: 500 },
-        }),
-        QUEUE_TIMEOUT_MS,
-        'queueing the resync',
-      ).catch((err: unknown) => {
-        throw new AppError(503, 'unavailable', 'could not queue the resync: Redis unreachable', {
-          cause: err,
-        });
-      });
+      const job = await queueReconcile(queues.reconcile, organizationId, QUEUE_TIMEOUT_MS).catch(
+        (err: unknown) => {
+          throw new AppError(503, 'unavailable', 'could not queue the resync: Redis unreachable', {
+            cause: err,
+          });
+        },
+      );
       return reply.status(202).send({ organizationId, queued: true, jobId: job.id });
     },
   );
