@@ -1,4 +1,5 @@
 // The drain as it runs in production: triggered through BullMQ, under faults.
+import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
@@ -12,6 +13,7 @@ import {
 import { drainOrganization } from '../worker/drain/drain-organization.ts';
 import { EventFailedError, OrganizationBusyError } from '../worker/drain/errors.ts';
 import { sweep } from '../worker/sweeper.ts';
+import { isLastAttempt } from '../worker/worker.ts';
 import { useTestContext } from './support/context.ts';
 import { initialSync, userDeleted } from './support/directory.ts';
 import { directoryData, storeEvents, userData, wireEvent } from './support/events.ts';
@@ -330,6 +332,40 @@ describe('drain failures', () => {
       await cure();
     }
   }, 30_000);
+
+  it("knows a BullMQ job's last attempt as BullMQ counts them", async () => {
+    const redis = ctx.redis();
+    const name = 'attempts-probe';
+    const options = { connection: redis, prefix: ctx.config.REDIS_PREFIX };
+    const queue = ctx.track('queue', new Queue(name, options));
+    const blocking = ctx.track('redis', redis.duplicate({ maxRetriesPerRequest: null }), 'quit');
+    const seen: Array<[number, boolean]> = [];
+    const worker = ctx.track(
+      'worker',
+      new Worker(
+        name,
+        async (job) => {
+          seen.push([job.attemptsMade, isLastAttempt(job)]);
+          throw new Error('fails every time');
+        },
+        { ...options, connection: blocking },
+      ),
+    );
+    try {
+      await queue.add('probe', {}, { attempts: 3 });
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(3);
+      expect(seen).toEqual([
+        [0, false],
+        [1, false],
+        [2, true],
+      ]);
+    } finally {
+      await worker.close();
+      await queue.close();
+      await blocking.quit();
+      await redis.quit();
+    }
+  });
 
   it('an event that can never be valid is dead at once', async () => {
     const org = 'org_invalid';

@@ -21,6 +21,12 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/** Whether BullMQ will not retry this job if this attempt fails. */
+export function isLastAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean {
+  // attemptsMade counts the attempts that failed before this one.
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
 type MaintenanceName = Exclude<ScheduledName, 'reconcile'>;
 
 export async function startWorker(resources: Resources): Promise<WorkerHandle> {
@@ -40,8 +46,10 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
         throw new UnrecoverableError('drain job without an organizationId');
       }
       const log = logger.child({ jobId: job.id, orgId: organizationId });
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      return drainOrganization(resources, organizationId, { log, lastAttempt });
+      return drainOrganization(resources, organizationId, {
+        log,
+        lastAttempt: isLastAttempt(job),
+      });
     },
     {
       ...options,
