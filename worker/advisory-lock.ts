@@ -1,11 +1,19 @@
 // A session-level Postgres advisory lock held on one dedicated connection while a
 // long task runs (a poll, a reconciliation): whoever finds it taken skips the task.
 // If the process dies, the connection closes and Postgres releases the lock.
-// Keys are (schema, name), the same key space the drain's per-organization locks
-// use with (schema, organization id); names here carry a prefix ("poll:",
+// Keys come from advisoryKey(), which the drain's per-organization locks use too
+// (with the organization id as name); names here carry a prefix ("poll:",
 // "reconcile:") so they cannot meet an organization id.
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/database.ts';
+
+/**
+ * The one 64-bit lock key of `name` in this schema (two 32-bit hashes would make
+ * unrelated names collide, and wait on each other, far more often).
+ */
+export function advisoryKey(name: string): RawBuilder<unknown> {
+  return sql`hashtextextended(current_schema() || '/' || ${name}, 0)`;
+}
 
 export type Locked<T> = { locked: true; value: T } | { locked: false };
 
@@ -21,17 +29,15 @@ export async function withAdvisoryLock<T>(
 ): Promise<Locked<T>> {
   return db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`
-      select pg_try_advisory_lock(hashtext(current_schema()), hashtext(${name})) as locked
+      select pg_try_advisory_lock(${advisoryKey(name)}) as locked
     `.execute(conn);
     if (!rows[0]?.locked) return { locked: false };
     try {
       return { locked: true, value: await task(conn) };
     } finally {
-      await sql`select pg_advisory_unlock(hashtext(current_schema()), hashtext(${name}))`
-        .execute(conn)
-        .catch(() => {
-          // The connection is gone, and the lock with it.
-        });
+      await sql`select pg_advisory_unlock(${advisoryKey(name)})`.execute(conn).catch(() => {
+        // The connection is gone, and the lock with it.
+      });
     }
   });
 }

@@ -6,6 +6,7 @@ import { toError } from '../../common/errors.ts';
 import { type DirectoryEvent, InvalidEventError, parseEvent } from '../../common/events.ts';
 import type { Transaction } from '../../db/database.ts';
 import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
+import { advisoryKey } from '../advisory-lock.ts';
 import { applyEvent } from '../apply/apply-event.ts';
 import { Effects } from '../apply/effects.ts';
 import { BatchFailedError, OrganizationBusyError } from './errors.ts';
@@ -34,14 +35,10 @@ export type BatchResult =
       receivedAt: Map<string, Date>;
     };
 
-/**
- * Takes the org's transaction-scoped advisory lock, or throws OrganizationBusyError.
- * One 64-bit key from schema and organization (two 32-bit hashes would make
- * unrelated organizations collide and wait on each other far more often).
- */
+/** Takes the org's transaction-scoped advisory lock, or throws OrganizationBusyError. */
 export async function lockOrganization(trx: Transaction, organizationId: string): Promise<void> {
   const { rows } = await sql<{ locked: boolean }>`
-    select pg_try_advisory_xact_lock(hashtextextended(current_schema() || '/' || ${organizationId}, 0)) as locked
+    select pg_try_advisory_xact_lock(${advisoryKey(organizationId)}) as locked
   `.execute(trx);
   if (!rows[0]?.locked) throw new OrganizationBusyError(organizationId);
 }

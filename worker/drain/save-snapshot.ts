@@ -10,7 +10,7 @@ import type { Snapshot } from '../apply/snapshot.ts';
 
 const CHUNK = 1000;
 
-export function* chunks<T>(items: readonly T[], size = CHUNK): Generator<T[]> {
+function* chunks<T>(items: readonly T[], size = CHUNK): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
