@@ -12,7 +12,7 @@
 // The last line is one JSON object with every figure.
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { parseEvent } from '../common/events.ts';
+import { toInboxEvent } from '../common/inbox-row.ts';
 import { createLogger } from '../common/logger.ts';
 import { SESSIONS_REVOKED_CHANNEL, type SessionsRevokedMessage } from '../common/queues.ts';
 import { createRedis } from '../common/redis.ts';
@@ -63,16 +63,9 @@ async function store(db: Database, events: readonly WireEvent[]) {
     await insertEvents(
       db,
       events.slice(i, i + 1000).map((e) => {
-        const parsed = parseEvent(e);
-        return {
-          eventId: e.id,
-          organizationId: parsed.organizationId,
-          eventType: e.event,
-          occurredAt: parsed.occurredAt,
-          source: 'webhook' as const,
-          payload: JSON.stringify(e),
-          status: 'pending' as const,
-        };
+        const converted = toInboxEvent(e, 'webhook');
+        if (!converted.ok) throw new Error(converted.error);
+        return converted.row;
       }),
     );
   }

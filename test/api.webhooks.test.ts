@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerErrorHandling } from '../api/errors.ts';
 import { registerWebhookRoutes } from '../api/routes/webhooks.ts';
@@ -222,54 +223,89 @@ describe('POST /webhooks/workos', () => {
     }
   });
 
-  it('refuses an escaped NUL anywhere in the event with 400, storing nothing', async () => {
-    for (const [where, change] of [
-      ['the event id', (e: WireEvent) => Object.assign(e, { id: `${e.id}\u0000` })],
-      ['a name', (e: WireEvent) => Object.assign(e.data, { first_name: 'Mar\u0000celina' })],
-      ['an unknown field', (e: WireEvent) => Object.assign(e, { extra: { k: ['\u0000'] } })],
+  it('stores what Postgres cannot hold (NUL, lone surrogates, huge numbers) replaced, listing where', async () => {
+    for (const [where, change, path] of [
+      ['the event id', (e: WireEvent) => Object.assign(e, { id: `${e.id}\u0000` }), 'id'],
+      [
+        'a name',
+        (e: WireEvent) => Object.assign(e.data, { first_name: 'Mar\u0000celina' }),
+        'data.first_name',
+      ],
+      [
+        'an unknown field',
+        (e: WireEvent) => Object.assign(e, { extra: { k: ['\ud800'] } }),
+        'extra.k.0',
+      ],
     ] as const) {
       const event: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_nul') };
       change(event);
       const res = await postWebhook(app, JSON.stringify(event));
-      expect(res.statusCode, where).toBe(400);
-      expect(res.json(), where).toEqual({
-        error: { code: 'invalid_event', message: 'the event contains a NUL character (\\u0000)' },
-      });
-    }
-    // (An id holding a NUL cannot even be looked up: Postgres text refuses it.)
-    const nulRows = () =>
-      ctx.db
+      expect(res.statusCode, where).toBe(200);
+      const stored = await ctx.db
         .selectFrom('inbox')
-        .select('event_id')
-        .where('event_id', 'like', 'event_nul%')
-        .execute();
-    expect(await nulRows()).toEqual([]);
+        .select(['event_id', 'status', 'alterations'])
+        .where('event_id', '=', (event.id as string).replaceAll('\u0000', '\uFFFD'))
+        .executeTakeFirstOrThrow();
+      expect(stored.status, where).toBe('pending');
+      expect(stored.alterations, where).toEqual([
+        { path, change: 'replaced_unstorable_characters' },
+      ]);
+    }
+    // A number beyond a double (Infinity once decoded) is stored as null.
+    const event: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_num') };
+    const body = `${JSON.stringify(event).slice(0, -1)},"n":1e400000,"m":1e-400000}`;
+    expect((await postWebhook(app, body)).statusCode).toBe(200);
+    const row = await ctx.db
+      .selectFrom('inbox')
+      .select(['payload', 'alterations'])
+      .where('event_id', '=', event.id)
+      .executeTakeFirstOrThrow();
+    expect(row.payload).toMatchObject({ n: null, m: 0 });
+    expect(row.alterations).toEqual([{ path: 'n', change: 'replaced_unstorable_number' }]);
     // An escaped backslash before "u0000" is six characters of text, not a NUL.
-    const event: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_nul') };
-    Object.assign(event.data, { title: 'C:\\u0000' });
-    expect((await postWebhook(app, JSON.stringify(event))).statusCode).toBe(200);
-    expect(await nulRows()).toEqual([{ event_id: event.id }]);
+    const text: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_nul') };
+    Object.assign(text.data, { title: 'C:\\u0000' });
+    expect((await postWebhook(app, JSON.stringify(text))).statusCode).toBe(200);
+    expect(
+      (
+        await ctx.db
+          .selectFrom('inbox')
+          .select('alterations')
+          .where('event_id', '=', text.id)
+          .executeTakeFirstOrThrow()
+      ).alterations,
+    ).toBeNull();
   });
 
   it('answers only the delivery Postgres cannot store 400, its neighbours 200', async () => {
-    const deep = (): { id: string; body: string } => {
-      const id = eventId('event_deep');
-      const event = { ...fixture('dsync.user.created'), id };
-      const text = JSON.stringify(event);
-      // Valid JSON (and a valid event) that Postgres's json parser cannot descend.
-      const nested = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
-      return { id, body: `${text.slice(0, -1)},"nested":${nested}}` };
-    };
-    const bad = deep();
-    const good = Array.from({ length: 6 }, () => freshEvent());
-    const answers = await Promise.all([bad, ...good].map((e) => postWebhook(app, e.body)));
-    expect(answers[0]!.statusCode).toBe(400);
-    expect(answers[0]!.json()).toMatchObject({
-      error: { code: 'invalid_event', message: expect.stringMatching(/^Postgres refused/) },
-    });
-    expect(answers.slice(1).map((a) => a.statusCode)).toEqual(Array(6).fill(200));
-    expect(await rowsOf(bad.id)).toHaveLength(0);
-    for (const e of good) expect(await rowsOf(e.id)).toHaveLength(1);
+    // Postgres refusing one row's data (a trigger raising a data exception, class 22),
+    // as it would for a value nothing before it checks.
+    await sql`
+      create function refuse_poison() returns trigger language plpgsql as $$
+      begin
+        if new.event_id like 'event_poison%' then
+          raise exception 'poisoned row' using errcode = '22023';
+        end if;
+        return new;
+      end $$;
+      create trigger refuse_poison before insert on inbox
+        for each row execute function refuse_poison();
+    `.execute(ctx.db);
+    try {
+      const poisoned: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_poison') };
+      const bad = { id: poisoned.id, body: JSON.stringify(poisoned) };
+      const good = Array.from({ length: 6 }, () => freshEvent());
+      const answers = await Promise.all([bad, ...good].map((e) => postWebhook(app, e.body)));
+      expect(answers[0]!.statusCode).toBe(400);
+      expect(answers[0]!.json()).toMatchObject({
+        error: { code: 'invalid_event', message: expect.stringMatching(/^Postgres refused/) },
+      });
+      expect(answers.slice(1).map((a) => a.statusCode)).toEqual(Array(6).fill(200));
+      expect(await rowsOf(bad.id)).toHaveLength(0);
+      for (const e of good) expect(await rowsOf(e.id)).toHaveLength(1);
+    } finally {
+      await sql`drop trigger refuse_poison on inbox; drop function refuse_poison()`.execute(ctx.db);
+    }
   });
 
   it('answers 503 when Postgres is unreachable, never 200 for what it did not store', async () => {

@@ -7,7 +7,7 @@
 // Every wait is bounded: the insert (STORE_TIMEOUT_MS, then 503) and the trigger
 // (TRIGGER_WAIT_MS from the commit on, queueing included, then 200 without it).
 import { withTimeout } from '../../common/errors.ts';
-import { InvalidEventError, parseEvent } from '../../common/events.ts';
+import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrains } from '../../common/triggers.ts';
 import type { IncomingEvent } from '../../db/repositories/inbox.repository.ts';
@@ -39,14 +39,12 @@ export type IngestEvent = (body: string, log: Log) => Promise<Ingested>;
 
 type WebhookEvent = IncomingEvent & { status: 'pending' | 'ignored' };
 
-// An escaped NUL anywhere in the JSON text (`\u0000` after an even run of
-// backslashes, so not the escaped backslash of `\\u0000`): Postgres text cannot hold
-// U+0000, so such an event could not be stored here (in an id) or applied later (in a
-// name or an email). The cheap `includes` runs on every body; the exact test only
-// when it matched.
-const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
-
-/** The inbox row of a webhook body, which is stored as it is. Throws a 400 AppError. */
+/**
+ * The inbox row of a webhook body (the one wire-event conversion, common/inbox-row.ts;
+ * the signed body is stored as it is unless something had to be made storable). An invalid
+ * event is refused with a 400 AppError, unless it is a readable deprovisioning, which
+ * is stored to be applied (fail closed).
+ */
 export function decodeEvent(body: string): WebhookEvent {
   let json: unknown;
   try {
@@ -54,25 +52,13 @@ export function decodeEvent(body: string): WebhookEvent {
   } catch {
     throw new AppError(400, 'invalid_json', 'the body is not valid JSON');
   }
-  if (body.includes('\\u0000') && NUL_ESCAPE.test(body)) {
-    throw new AppError(400, 'invalid_event', 'the event contains a NUL character (\\u0000)');
+  const converted = toInboxEvent(json, 'webhook', body);
+  if (!converted.ok) throw new AppError(400, 'invalid_event', converted.error);
+  const { row } = converted;
+  if (row.status === 'dead') {
+    throw new AppError(400, 'invalid_event', row.lastError ?? 'invalid event');
   }
-  let parsed: ReturnType<typeof parseEvent>;
-  try {
-    parsed = parseEvent(json);
-  } catch (err) {
-    if (err instanceof InvalidEventError) throw new AppError(400, 'invalid_event', err.message);
-    throw err;
-  }
-  const common = {
-    organizationId: parsed.organizationId,
-    occurredAt: parsed.occurredAt,
-    source: 'webhook',
-    payload: body,
-  } as const;
-  return parsed.kind === 'directory'
-    ? { ...common, eventId: parsed.event.id, eventType: parsed.event.event, status: 'pending' }
-    : { ...common, eventId: parsed.id, eventType: parsed.type, status: 'ignored' };
+  return row as WebhookEvent;
 }
 
 export function createIngestor(

@@ -1,5 +1,6 @@
 // The inbox: every event, stored durably before anything else happens.
 import { sql } from 'kysely';
+import type { Alteration } from '../../common/storable.ts';
 import type { Executor } from '../database.ts';
 import type { InboxRow, InboxSource, InboxStatus } from '../tables/inbox.table.ts';
 
@@ -17,6 +18,8 @@ export interface IncomingEvent {
    */
   status: Extract<InboxStatus, 'pending' | 'ignored' | 'dead'>;
   lastError?: string;
+  /** What was replaced to make the event storable (common/storable.ts). */
+  alterations?: Alteration[];
 }
 
 /**
@@ -40,6 +43,7 @@ export async function insertEvents(
         payload: e.payload,
         status: e.status,
         last_error: e.lastError ?? null,
+        alterations: e.alterations ? JSON.stringify(e.alterations) : null,
         applied_at: e.status === 'ignored' ? new Date() : null,
       })),
     )
@@ -47,6 +51,19 @@ export async function insertEvents(
     .returning('event_id')
     .execute();
   return new Set(rows.map((r) => r.event_id));
+}
+
+/** Keeps on an event what had to be changed to store or apply it (fail closed). */
+export async function recordAlterations(
+  db: Executor,
+  eventId: string,
+  alterations: readonly unknown[],
+): Promise<void> {
+  await db
+    .updateTable('inbox')
+    .set({ alterations: JSON.stringify(alterations) })
+    .where('event_id', '=', eventId)
+    .execute();
 }
 
 /** Organizations that have pending events and are not paused. */

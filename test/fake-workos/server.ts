@@ -41,6 +41,8 @@ export interface FakeWorkOSOptions {
   apiKey?: string;
   /** Enforce WorkOS's per-directory limit on /directory_users (requests per second). */
   directoryUsersPerSecond?: number;
+  /** How answers are serialized (default JSON.stringify): tests send what it cannot. */
+  serialize?: (body: unknown) => string;
 }
 
 export interface FakeWorkOS {
@@ -224,7 +226,7 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
       'x-request-id': `req_${requests.length}`,
       ...headers,
     });
-    res.end(JSON.stringify(body));
+    res.end((options.serialize ?? JSON.stringify)(body));
   };
 
   const overDirectoryLimit = (query: URLSearchParams): boolean => {

@@ -1,7 +1,8 @@
 // Test helpers for WorkOS events: the recorded fixtures, builders for synthetic
 // directory histories, and storing events in a test schema's inbox.
 import { readFileSync } from 'node:fs';
-import { type DirectoryEventType, parseEvent } from '../../common/events.ts';
+import type { DirectoryEventType } from '../../common/events.ts';
+import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Database } from '../../db/database.ts';
 import { insertEvents } from '../../db/repositories/inbox.repository.ts';
 import type { InboxSource } from '../../db/tables/inbox.table.ts';
@@ -38,16 +39,9 @@ export async function storeEvents(
   return insertEvents(
     db,
     events.map((e) => {
-      const parsed = parseEvent(e);
-      return {
-        eventId: e.id,
-        organizationId: parsed.organizationId,
-        eventType: e.event,
-        occurredAt: parsed.occurredAt,
-        source,
-        payload: JSON.stringify(e),
-        status: parsed.kind === 'directory' ? ('pending' as const) : ('ignored' as const),
-      };
+      const converted = toInboxEvent(e, source);
+      if (!converted.ok) throw new Error(converted.error);
+      return converted.row;
     }),
   );
 }

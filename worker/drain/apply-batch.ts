@@ -4,11 +4,15 @@
 import { sql } from 'kysely';
 import { toError } from '../../common/errors.ts';
 import { type DirectoryEvent, InvalidEventError, parseEvent } from '../../common/events.ts';
+import { type RepairedEvent, repairDeprovisioning } from '../../common/fail-closed.ts';
+import { type Alteration, makeStorable } from '../../common/storable.ts';
 import type { Transaction } from '../../db/database.ts';
+import { recordAlterations } from '../../db/repositories/inbox.repository.ts';
 import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
 import { advisoryKey } from '../advisory-lock.ts';
 import { applyEvent } from '../apply/apply-event.ts';
 import { Effects } from '../apply/effects.ts';
+import { withStoredValues } from '../apply/repaired-event.ts';
 import { BatchFailedError, OrganizationBusyError } from './errors.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { type RevokedSessions, revokeSessions } from './revoke-sessions.ts';
@@ -20,6 +24,8 @@ export interface PendingEvent {
   occurred_at: Date;
   received_at: Date;
   payload: unknown;
+  /** What was replaced to store it (common/storable.ts), or null. */
+  alterations: unknown[] | null;
 }
 
 export type BatchResult =
@@ -47,7 +53,7 @@ export async function lockOrganization(trx: Transaction, organizationId: string)
  * A directory deletion is applied in a batch of its own: its snapshot holds every
  * user and group of the directory, which must not be multiplied by other events.
  */
-function cutAtDirectoryDeletion(parsed: Array<{ row: PendingEvent; event?: DirectoryEvent }>) {
+function cutAtDirectoryDeletion(parsed: ParsedRow[]) {
   const first = parsed.findIndex((p) => p.event?.event === 'dsync.deleted');
   if (first === -1) return parsed;
   if (first === 0) {
@@ -55,6 +61,59 @@ function cutAtDirectoryDeletion(parsed: Array<{ row: PendingEvent; event?: Direc
     return next === -1 ? parsed : parsed.slice(0, next);
   }
   return parsed.slice(0, first);
+}
+
+interface ParsedRow {
+  row: PendingEvent;
+  event?: DirectoryEvent;
+  /** Set when the event was invalid but is a deprovisioning: applied repaired. */
+  repaired?: RepairedEvent;
+  /** Alterations found here, not yet on the row: made storable now, fields dropped. */
+  added: Alteration[];
+}
+
+/** Parses one pending row: a directory event, an ignored one, or dead at once. */
+function parseRow(
+  row: PendingEvent,
+  outcomes: Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>,
+  errors: Map<string, string>,
+): ParsedRow {
+  // Rows stored before ingestion made every payload storable (a replayed dead
+  // event, say) are made storable here too.
+  const storable = makeStorable(row.payload);
+  const added = row.alterations ? [] : storable.alterations;
+  try {
+    const result = parseEvent(storable.value);
+    if (result.kind === 'directory') return { row, event: result.event, added };
+    outcomes.set(row.event_id, 'ignored');
+  } catch (err) {
+    if (!(err instanceof InvalidEventError)) throw err;
+    // Fail closed: an invalid deprovisioning is applied with what is valid in it.
+    const repaired = repairDeprovisioning(storable.value, row.occurred_at);
+    if (repaired)
+      return { row, event: repaired.event, repaired, added: [...added, ...repaired.dropped] };
+    // Input that can never succeed: dead at once, the organization moves on.
+    outcomes.set(row.event_id, 'dead');
+    errors.set(row.event_id, err.message);
+  }
+  return { row, added };
+}
+
+/** Every alteration of each event: made storable at arrival or here, fields dropped. */
+function alterationsByEvent(parsed: ParsedRow[]): Map<string, unknown[]> {
+  const out = new Map<string, unknown[]>();
+  for (const { row, added } of parsed) {
+    const all = [...(row.alterations ?? []), ...added];
+    if (all.length > 0) out.set(row.event_id, all);
+  }
+  return out;
+}
+
+function withAlterations(
+  detail: Record<string, unknown>,
+  alterations: unknown[] | undefined,
+): Record<string, unknown> {
+  return alterations ? { ...detail, alterations } : detail;
 }
 
 export async function applyBatch(
@@ -74,7 +133,7 @@ export async function applyBatch(
 
   const rows = await trx
     .selectFrom('inbox')
-    .select(['event_id', 'event_type', 'occurred_at', 'received_at', 'payload'])
+    .select(['event_id', 'event_type', 'occurred_at', 'received_at', 'payload', 'alterations'])
     .where('organization_id', '=', organizationId)
     .where('status', '=', 'pending')
     .$if(after !== undefined, (qb) =>
@@ -109,26 +168,17 @@ async function applyRows(
 ): Promise<BatchResult> {
   const outcomes = new Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>();
   const errors = new Map<string, string>();
-  const parsed = cutAtDirectoryDeletion(
-    rows.map((row) => {
-      try {
-        const result = parseEvent(row.payload);
-        if (result.kind === 'directory') return { row, event: result.event };
-        outcomes.set(row.event_id, 'ignored');
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        // Input that can never succeed: dead at once, the organization moves on.
-        outcomes.set(row.event_id, 'dead');
-        errors.set(row.event_id, err.message);
-      }
-      return { row };
-    }),
-  );
+  const parsed = cutAtDirectoryDeletion(rows.map((row) => parseRow(row, outcomes, errors)));
 
   const events = parsed.flatMap((p) => (p.event ? [p.event] : []));
   const snapshot = await loadSnapshot(trx, organizationId, policy, events);
   const effects = new Effects();
-  for (const event of events) outcomes.set(event.id, applyEvent(snapshot, event, effects));
+  for (const p of parsed) {
+    if (!p.event) continue;
+    // A repaired deprovisioning keeps the stored value of each field it dropped.
+    const event = p.repaired ? withStoredValues(snapshot, p.repaired) : p.event;
+    outcomes.set(event.id, applyEvent(snapshot, event, effects));
+  }
   await saveSnapshot(trx, snapshot);
 
   if (effects.revocations.size === 0) {
@@ -139,10 +189,11 @@ async function applyRows(
     await sql`set local synchronous_commit = off`.execute(trx);
   }
   const revoked = await revokeSessions(trx, [...effects.revocations.values()]);
+  const altered = alterationsByEvent(parsed);
   const audit = effects.audit.map((a) => ({
     ...a,
     organization_id: organizationId,
-    detail: JSON.stringify(a.detail),
+    detail: JSON.stringify(withAlterations(a.detail, altered.get(a.event_id))),
   }));
   for (const r of revoked) {
     audit.push({
@@ -151,11 +202,12 @@ async function applyRows(
       action: 'sessions_revoked',
       subject_type: 'user',
       subject_id: r.userId,
-      detail: JSON.stringify({
-        count: r.sessionIds.length,
-        session_ids: r.sessionIds,
-        reason: r.reason,
-      }),
+      detail: JSON.stringify(
+        withAlterations(
+          { count: r.sessionIds.length, session_ids: r.sessionIds, reason: r.reason },
+          altered.get(r.eventId),
+        ),
+      ),
     });
   }
   await upsertUnnest(trx, 'audit_log', auditColumns, audit, 'do nothing');
@@ -172,6 +224,11 @@ async function applyRows(
           applied_at = now(), attempts = attempts + 1, last_error = null
       where event_id = any(${done}::text[])
     `.execute(trx);
+  }
+  for (const p of parsed) {
+    if (p.added.length > 0) {
+      await recordAlterations(trx, p.row.event_id, altered.get(p.row.event_id) ?? []);
+    }
   }
   for (const [eventId, message] of errors) {
     await trx

@@ -17,6 +17,7 @@
 // organization to repair what the lost events changed, and starts over from
 // `range_start`.
 import { DIRECTORY_EVENT_TYPES } from '../../common/events.ts';
+import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
 import {
@@ -40,7 +41,6 @@ import {
 } from '../../db/repositories/poll-cursors.repository.ts';
 import type { PollCursor } from '../../db/tables/poll-cursors.table.ts';
 import { withAdvisoryLock } from '../advisory-lock.ts';
-import { toInboxEvent } from '../inbox-event.ts';
 import { queueReconcileAll } from '../reconciler/queue-reconcile.ts';
 import { createDrainTriggers, type DrainTriggers } from './drain-triggers.ts';
 

@@ -10,6 +10,8 @@
 // whatever is left. The diff is told when the read began, so that what was written
 // here meanwhile is never taken for something gone upstream (diff.ts). Its queries run on the advisory lock's connection, so a pool of
 // one connection does not wait on itself.
+
+import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
 import { ulid } from '../../common/ulid.ts';
@@ -21,7 +23,6 @@ import {
   organizationExists,
 } from '../../db/repositories/organizations.repository.ts';
 import { withAdvisoryLock } from '../advisory-lock.ts';
-import { toInboxEvent } from '../inbox-event.ts';
 import { type Change, diffOrganization, type ReconcileDiff } from './diff.ts';
 import { type FetchProgress, fetchUpstream } from './fetch-upstream.ts';
 import { loadLocal } from './load-local.ts';
