@@ -154,7 +154,9 @@ describe('pollEvents under faults', () => {
       object: 'event',
       id: 'event_01ZZINVALID0000000000000000',
       event: 'dsync.user.created',
-      data: { id: 'directory_user_broken', organization_id: 'org_faults' },
+      // Invalid, and not a deprovisioning (active): dead. (An invalid deprovisioning
+      // is kept pending and applied: test/fail-closed.test.ts.)
+      data: { id: 'directory_user_broken', organization_id: 'org_faults', state: 'active' },
       created_at: new Date().toISOString(),
       context: {},
     });
