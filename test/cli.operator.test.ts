@@ -15,7 +15,7 @@ import { DEAD_ERROR, seedOperatorWorld } from './support/operator-fixtures.ts';
 
 const ctx = useTestContext('cli_operator');
 // Each command is a Node.js start-up (about a second on a busy CI machine).
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 180_000 });
 const bin = fileURLToPath(new URL('../bin/dirsync', import.meta.url));
 
 interface Run {
@@ -31,7 +31,7 @@ function dirsync(args: string[], env: Record<string, string> = {}, command = bin
       args,
       {
         cwd: tmpdir(),
-        timeout: 20_000,
+        timeout: 60_000,
         env: {
           PATH: process.env.PATH ?? '',
           DATABASE_URL: ctx.config.DATABASE_URL,
