@@ -2,12 +2,9 @@
 // kind of drift, in which order, and that each one is a valid wire event.
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../common/events.ts';
+import { membershipKey } from '../worker/membership-key.ts';
 import { diffOrganization } from '../worker/reconciler/diff.ts';
-import {
-  membershipKey,
-  type UpstreamState,
-  type WireObject,
-} from '../worker/reconciler/fetch-upstream.ts';
+import type { UpstreamState, WireObject } from '../worker/reconciler/fetch-upstream.ts';
 import type { LocalGroup, LocalState, LocalUser } from '../worker/reconciler/load-local.ts';
 
 const ORG = 'org_diff';
@@ -366,7 +363,7 @@ describe('diffOrganization', () => {
         ],
       }),
     );
-    expect(result.changes).toEqual([{ type: 'dsync.group.user_removed', subject: 'g2 u1' }]);
+    expect(result.changes).toEqual([{ type: 'dsync.group.user_removed', subject: 'g2:u1' }]);
     expect(result.events[0]?.created_at).toBe(NOW.toISOString());
     expect(result.deferred).toBe(0);
   });

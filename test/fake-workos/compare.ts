@@ -2,7 +2,7 @@
 // dirsync's tables hold it, in one comparable shape: live users and groups and the
 // active memberships. Equal shapes mean dirsync is in step with upstream.
 import type { Database } from '../../db/database.ts';
-import { membershipKey } from '../../worker/reconciler/fetch-upstream.ts';
+import { membershipKey } from '../../worker/membership-key.ts';
 import { activeMemberships } from '../../worker/reconciler/load-local.ts';
 import type { FakeWorkOSStore } from './store.ts';
 
@@ -12,7 +12,7 @@ export interface DirectoryShape {
     { state: string; email: string | null; lastName: string | null; role: string | null }
   >;
   groups: Record<string, string | null>;
-  /** "<group id> <user id>" (membershipKey), sorted. */
+  /** membershipKey(group id, user id), sorted. */
   memberships: string[];
 }
 

@@ -3,6 +3,7 @@
 // newer. A deleted directory ends every membership of it, however new. The user and
 // group are created from the payload if missing.
 import type { MembershipData } from '../../common/events.ts';
+import { membershipKey } from '../membership-key.ts';
 import type { Effects } from './effects.ts';
 import {
   compareVersions,
@@ -10,7 +11,6 @@ import {
   eventVersion,
   type GroupRecord,
   type MembershipRecord,
-  membershipKey,
   type Snapshot,
   type UserRecord,
   type Version,

@@ -41,10 +41,6 @@ export function emptySnapshot(organizationId: string, policy: DeprovisionPolicy)
   };
 }
 
-export function membershipKey(groupId: string, userId: string): string {
-  return `${groupId}:${userId}`;
-}
-
 /**
  * The order of writes to one entity: the source's updated_at, then the event's
  * time, then the event id. A write lands only when its version is greater, so any

@@ -5,12 +5,8 @@ import { sql } from 'kysely';
 import type { DirectoryEvent } from '../../common/events.ts';
 import type { Transaction } from '../../db/database.ts';
 import type { DeprovisionPolicy } from '../../db/tables/organizations.table.ts';
-import {
-  emptySnapshot,
-  type MembershipRecord,
-  membershipKey,
-  type Snapshot,
-} from '../apply/snapshot.ts';
+import { emptySnapshot, type MembershipRecord, type Snapshot } from '../apply/snapshot.ts';
+import { membershipKey } from '../membership-key.ts';
 
 interface Wanted {
   directories: Set<string>;

@@ -23,6 +23,7 @@
 // order the drain applies them in: directories, groups, users, memberships added,
 // removed, then user, group and directory deletions.
 import type { DirectoryEventType } from '../../common/events.ts';
+import { membershipOf } from '../membership-key.ts';
 import type { UpstreamState, WireObject } from './fetch-upstream.ts';
 import type { LocalDirectory, LocalGroup, LocalState, LocalUser } from './load-local.ts';
 
@@ -37,7 +38,7 @@ export interface SyntheticEvent {
 
 export interface Change {
   type: DirectoryEventType;
-  /** The WorkOS id of the directory, user or group; "<group> <user>" for a membership. */
+  /** The WorkOS id of the directory, user or group; membershipKey(group, user) for a membership. */
   subject: string;
   /** For updates: which fields differ. Never their values (personal data). */
   fields?: string[];
@@ -294,7 +295,7 @@ export function diffOrganization(
   const upstreamGroup = (id: string) => upstream.groups.get(id) ?? upstream.embeddedGroups.get(id);
   for (const key of upstream.memberships) {
     if (local.memberships.has(key)) continue;
-    const [groupId, userId] = key.split(' ') as [string, string];
+    const [groupId, userId] = membershipOf(key);
     const user = upstream.users.get(userId);
     const group = upstreamGroup(groupId);
     if (!user || !group || skipped.has(userId) || skipped.has(groupId)) continue;
@@ -333,7 +334,7 @@ export function diffOrganization(
   );
   for (const [key, sourceEventAt] of local.memberships) {
     if (upstream.memberships.has(key)) continue;
-    const [groupId, userId] = key.split(' ') as [string, string];
+    const [groupId, userId] = membershipOf(key);
     const userRow = local.users.get(userId);
     const groupRow = local.groups.get(groupId);
     if (!userRow || !groupRow) continue;

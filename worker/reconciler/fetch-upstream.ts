@@ -5,6 +5,7 @@
 import type { Logger } from '../../common/logger.ts';
 import { getListPage, type WorkOSClient } from '../../common/workos-client.ts';
 import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
+import { membershipKey } from '../membership-key.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** Objects as WorkOS's list endpoints return them (snake_case); only what we read is typed. */
@@ -14,7 +15,7 @@ export interface UpstreamState {
   directories: Map<string, WireObject>;
   users: Map<string, WireObject>;
   groups: Map<string, WireObject>;
-  /** "<directory_group_id> <directory_user_id>" of every membership. */
+  /** membershipKey(directory_group_id, directory_user_id) of every membership. */
   memberships: Set<string>;
   /** Groups named in a user's `groups` but missing from the group list (listed mid-change). */
   embeddedGroups: Map<string, WireObject>;
@@ -42,10 +43,6 @@ export interface FetchOptions {
 }
 
 export const PAGE_SIZE = 100;
-
-export function membershipKey(groupId: string, userId: string): string {
-  return `${groupId} ${userId}`;
-}
 
 function asObject(value: unknown, what: string): WireObject {
   const record = value as WireObject | null;

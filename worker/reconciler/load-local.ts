@@ -4,7 +4,7 @@ import type { Executor } from '../../db/database.ts';
 import type { Directory } from '../../db/tables/directories.table.ts';
 import type { Group } from '../../db/tables/groups.table.ts';
 import type { User } from '../../db/tables/users.table.ts';
-import { membershipKey } from './fetch-upstream.ts';
+import { membershipKey } from '../membership-key.ts';
 
 export type LocalDirectory = Pick<
   Directory,
