@@ -1,8 +1,7 @@
 // The connections a dirsync process holds: one Postgres pool (through Kysely), a
 // fail-fast Redis connection for producing triggers and publishing, and the drain
 // queue. Opened once per process, closed once at shutdown.
-import { sql } from 'kysely';
-import { createDatabase, type Database } from '../db/database.ts';
+import { createDatabase, type Database, pingDatabase } from '../db/database.ts';
 import type { Config } from './config.ts';
 import { withTimeout } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -74,7 +73,7 @@ export async function checkDependencies(
   timeoutMs = 2_000,
 ): Promise<{ postgres: Check; redis: Check }> {
   const [postgres, redis] = await Promise.all([
-    timed(() => sql`select 1`.execute(resources.db), 'postgres', timeoutMs),
+    timed(() => pingDatabase(resources.db), 'postgres', timeoutMs),
     timed(
       async () => {
         // A fail-fast connection still connecting would refuse the ping outright.

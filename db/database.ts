@@ -1,6 +1,6 @@
 // The Kysely handle for dirsync's tables. Every connection's search_path is the
 // configured schema, so queries (typed or raw SQL) name tables without a schema.
-import { Kysely, type Transaction as KyselyTransaction, PostgresDialect } from 'kysely';
+import { Kysely, type Transaction as KyselyTransaction, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
@@ -84,4 +84,18 @@ export function createDatabase(
         }
       : undefined,
   });
+}
+
+/** Whether Postgres answers a trivial query. */
+export async function pingDatabase(db: Executor): Promise<void> {
+  await sql`select 1`.execute(db);
+}
+
+/**
+ * Lets this transaction's commit return before its WAL is flushed to disk: a crash
+ * in between loses the transaction whole, as if it had never committed. Only for
+ * work that is applied again after such a loss.
+ */
+export async function commitWithoutFlush(trx: Transaction): Promise<void> {
+  await sql`set local synchronous_commit = off`.execute(trx);
 }

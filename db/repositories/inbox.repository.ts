@@ -117,6 +117,103 @@ export async function replayDeadEvents(db: Executor, organizationId: string): Pr
     .map((r) => r.event_id);
 }
 
+/** A pending event as the drain reads it. */
+export interface PendingEvent {
+  event_id: string;
+  event_type: string;
+  occurred_at: Date;
+  received_at: Date;
+  payload: unknown;
+  /** What was replaced to store it (common/storable.ts), or null. */
+  alterations: unknown[] | null;
+}
+
+/**
+ * The next `limit` pending events of an organization, in order (time, then id),
+ * after `after` when given.
+ */
+export async function pendingEvents(
+  db: Executor,
+  organizationId: string,
+  limit: number,
+  after?: { occurredAt: Date; eventId: string },
+): Promise<PendingEvent[]> {
+  return db
+    .selectFrom('inbox')
+    .select(['event_id', 'event_type', 'occurred_at', 'received_at', 'payload', 'alterations'])
+    .where('organization_id', '=', organizationId)
+    .where('status', '=', 'pending')
+    .$if(after !== undefined, (qb) =>
+      qb.where((eb) =>
+        eb(
+          eb.refTuple('occurred_at', 'event_id'),
+          '>',
+          eb.tuple(after!.occurredAt, after!.eventId),
+        ),
+      ),
+    )
+    .orderBy('occurred_at')
+    .orderBy('event_id')
+    .limit(limit)
+    .execute();
+}
+
+/** Marks events done: `ignored` for those listed in `ignored`, `applied` for the rest. */
+export async function markEventsDone(
+  db: Executor,
+  eventIds: readonly string[],
+  ignored: readonly string[],
+): Promise<void> {
+  if (eventIds.length === 0) return;
+  await sql`
+    update inbox
+    set status = case when event_id = any(${ignored}::text[]) then 'ignored' else 'applied' end,
+        applied_at = now(), attempts = attempts + 1, last_error = null
+    where event_id = any(${eventIds}::text[])
+  `.execute(db);
+}
+
+/** Parks an event as dead with the error that makes it unusable (one more attempt). */
+export async function markEventDead(db: Executor, eventId: string, error: string): Promise<void> {
+  await db
+    .updateTable('inbox')
+    .set((eb) => ({ status: 'dead', attempts: eb('attempts', '+', 1), last_error: error }))
+    .where('event_id', '=', eventId)
+    .execute();
+}
+
+/** An event of this organization, if it is still pending. */
+export async function findPendingEvent(
+  db: Executor,
+  organizationId: string,
+  eventId: string,
+): Promise<Pick<InboxRow, 'event_id' | 'event_type' | 'attempts'> | undefined> {
+  return db
+    .selectFrom('inbox')
+    .select(['event_id', 'event_type', 'attempts'])
+    .where('event_id', '=', eventId)
+    .where('organization_id', '=', organizationId)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+}
+
+/** Records a failed attempt: its count, its error, and whether the event is now dead. */
+export async function recordEventFailure(
+  db: Executor,
+  eventId: string,
+  failure: { attempts: number; error: string; dead: boolean },
+): Promise<void> {
+  await db
+    .updateTable('inbox')
+    .set({
+      attempts: failure.attempts,
+      last_error: failure.error,
+      status: failure.dead ? 'dead' : 'pending',
+    })
+    .where('event_id', '=', eventId)
+    .execute();
+}
+
 export interface DeadEvent {
   event_id: string;
   organization_id: string | null;

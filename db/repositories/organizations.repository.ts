@@ -13,6 +13,40 @@ export async function ensureOrganization(db: Executor, id: string): Promise<Orga
   return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
+/** Records the last event a drain batch looked at. */
+export async function markOrganizationApplied(
+  db: Executor,
+  id: string,
+  lastEventId: string,
+): Promise<void> {
+  await db
+    .updateTable('organizations')
+    .set({ last_applied_event_id: lastEventId, last_applied_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Records a reconciliation's end. */
+export async function markOrganizationReconciled(db: Executor, id: string): Promise<void> {
+  await db
+    .updateTable('organizations')
+    .set({ last_reconciled_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Organizations that are not paused, least recently reconciled first. */
+export async function organizationsToReconcile(db: Executor): Promise<string[]> {
+  const rows = await db
+    .selectFrom('organizations')
+    .select('id')
+    .where('paused_at', 'is', null)
+    .orderBy(sql`last_reconciled_at asc nulls first`)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 export async function findOrganization(
   db: Executor,
   id: string,

@@ -1,32 +1,33 @@
 // One transaction of a drain: under the organization's advisory lock, read the next
 // pending events in order, apply them to a snapshot, write rows, revoke sessions,
 // audit, and mark each event applied, ignored or dead. All or nothing.
-import { sql } from 'kysely';
 import { toError } from '../../common/errors.ts';
 import { type DirectoryEvent, InvalidEventError, parseEvent } from '../../common/events.ts';
 import { type RepairedEvent, repairDeprovisioning } from '../../common/fail-closed.ts';
 import { type Alteration, makeStorable } from '../../common/storable.ts';
-import type { Transaction } from '../../db/database.ts';
-import { recordAlterations } from '../../db/repositories/inbox.repository.ts';
-import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
-import { advisoryKey } from '../advisory-lock.ts';
+import { commitWithoutFlush, type Transaction } from '../../db/database.ts';
+import { tryTransactionLock } from '../../db/locks.ts';
+import { appendAuditRows, type NewAuditRow } from '../../db/repositories/audit-log.repository.ts';
+import {
+  markEventDead,
+  markEventsDone,
+  type PendingEvent,
+  pendingEvents,
+  recordAlterations,
+} from '../../db/repositories/inbox.repository.ts';
+import {
+  ensureOrganization,
+  markOrganizationApplied,
+} from '../../db/repositories/organizations.repository.ts';
 import { applyEvent } from '../apply/apply-event.ts';
 import { Effects } from '../apply/effects.ts';
 import { withStoredValues } from '../apply/repaired-event.ts';
 import { BatchFailedError, OrganizationBusyError } from './errors.ts';
 import { loadSnapshot } from './load-snapshot.ts';
 import { type RevokedSessions, revokeSessions } from './revoke-sessions.ts';
-import { auditColumns, saveSnapshot, upsertUnnest } from './save-snapshot.ts';
+import { saveSnapshot } from './save-snapshot.ts';
 
-export interface PendingEvent {
-  event_id: string;
-  event_type: string;
-  occurred_at: Date;
-  received_at: Date;
-  payload: unknown;
-  /** What was replaced to store it (common/storable.ts), or null. */
-  alterations: unknown[] | null;
-}
+type Outcome = 'applied' | 'stale' | 'ignored' | 'dead';
 
 export type BatchResult =
   | { kind: 'paused' }
@@ -35,7 +36,7 @@ export type BatchResult =
       kind: 'done';
       /** Events looked at, in order. */
       events: PendingEvent[];
-      outcomes: Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>;
+      outcomes: Map<string, Outcome>;
       revoked: RevokedSessions[];
       /** Received time of the events that revoked sessions, by event id. */
       receivedAt: Map<string, Date>;
@@ -43,10 +44,8 @@ export type BatchResult =
 
 /** Takes the org's transaction-scoped advisory lock, or throws OrganizationBusyError. */
 export async function lockOrganization(trx: Transaction, organizationId: string): Promise<void> {
-  const { rows } = await sql<{ locked: boolean }>`
-    select pg_try_advisory_xact_lock(${advisoryKey(organizationId)}) as locked
-  `.execute(trx);
-  if (!rows[0]?.locked) throw new OrganizationBusyError(organizationId);
+  if (!(await tryTransactionLock(trx, organizationId)))
+    throw new OrganizationBusyError(organizationId);
 }
 
 /**
@@ -75,7 +74,7 @@ interface ParsedRow {
 /** Parses one pending row: a directory event, an ignored one, or dead at once. */
 function parseRow(
   row: PendingEvent,
-  outcomes: Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>,
+  outcomes: Map<string, Outcome>,
   errors: Map<string, string>,
 ): ParsedRow {
   // Rows stored before ingestion made every payload storable (a replayed dead
@@ -131,24 +130,7 @@ export async function applyBatch(
   const organization = await ensureOrganization(trx, organizationId);
   if (organization.paused_at) return { kind: 'paused' };
 
-  const rows = await trx
-    .selectFrom('inbox')
-    .select(['event_id', 'event_type', 'occurred_at', 'received_at', 'payload', 'alterations'])
-    .where('organization_id', '=', organizationId)
-    .where('status', '=', 'pending')
-    .$if(after !== undefined, (qb) =>
-      qb.where((eb) =>
-        eb(
-          eb.refTuple('occurred_at', 'event_id'),
-          '>',
-          eb.tuple(after!.occurredAt, after!.eventId),
-        ),
-      ),
-    )
-    .orderBy('occurred_at')
-    .orderBy('event_id')
-    .limit(limit)
-    .execute();
+  const rows = await pendingEvents(trx, organizationId, limit, after);
   if (rows.length === 0) return { kind: 'empty' };
   try {
     return await applyRows(trx, organizationId, organization.deprovision_policy, rows);
@@ -166,7 +148,7 @@ async function applyRows(
   policy: Parameters<typeof loadSnapshot>[2],
   rows: PendingEvent[],
 ): Promise<BatchResult> {
-  const outcomes = new Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>();
+  const outcomes = new Map<string, Outcome>();
   const errors = new Map<string, string>();
   const parsed = cutAtDirectoryDeletion(rows.map((row) => parseRow(row, outcomes, errors)));
 
@@ -186,11 +168,36 @@ async function applyRows(
     // flush. If Postgres crashed before the flush, the batch would roll back whole,
     // inbox statuses included, and be applied again (applying is idempotent). A batch
     // that revokes sessions keeps the synchronous commit.
-    await sql`set local synchronous_commit = off`.execute(trx);
+    await commitWithoutFlush(trx);
   }
   const revoked = await revokeSessions(trx, [...effects.revocations.values()]);
   const altered = alterationsByEvent(parsed);
-  const audit = effects.audit.map((a) => ({
+  await appendAuditRows(trx, auditRows(organizationId, effects, revoked, altered));
+
+  const looked = parsed.map((p) => p.row);
+  await markOutcomes(trx, looked, outcomes, errors);
+  for (const p of parsed) {
+    if (p.added.length > 0) {
+      await recordAlterations(trx, p.row.event_id, altered.get(p.row.event_id) ?? []);
+    }
+  }
+  await markOrganizationApplied(trx, organizationId, looked[looked.length - 1]!.event_id);
+
+  const receivedAt = new Map(looked.map((r) => [r.event_id, r.received_at]));
+  return { kind: 'done', events: looked, outcomes, revoked, receivedAt };
+}
+
+/**
+ * The batch's audit rows: its changes, then one per user whose sessions it revoked;
+ * each names its event's alterations, if any.
+ */
+function auditRows(
+  organizationId: string,
+  effects: Effects,
+  revoked: readonly RevokedSessions[],
+  altered: ReadonlyMap<string, unknown[]>,
+): NewAuditRow[] {
+  const audit: NewAuditRow[] = effects.audit.map((a) => ({
     ...a,
     organization_id: organizationId,
     detail: JSON.stringify(withAlterations(a.detail, altered.get(a.event_id))),
@@ -210,40 +217,20 @@ async function applyRows(
       ),
     });
   }
-  await upsertUnnest(trx, 'audit_log', auditColumns, audit, 'do nothing');
+  return audit;
+}
 
-  const looked = parsed.map((p) => p.row);
+/** Each event looked at: applied or ignored in one statement, dead with its error. */
+async function markOutcomes(
+  trx: Transaction,
+  looked: readonly PendingEvent[],
+  outcomes: ReadonlyMap<string, Outcome>,
+  errors: ReadonlyMap<string, string>,
+): Promise<void> {
   const ignored = looked
     .filter((r) => outcomes.get(r.event_id) === 'ignored')
     .map((r) => r.event_id);
   const done = looked.filter((r) => outcomes.get(r.event_id) !== 'dead').map((r) => r.event_id);
-  if (done.length > 0) {
-    await sql`
-      update inbox
-      set status = case when event_id = any(${ignored}::text[]) then 'ignored' else 'applied' end,
-          applied_at = now(), attempts = attempts + 1, last_error = null
-      where event_id = any(${done}::text[])
-    `.execute(trx);
-  }
-  for (const p of parsed) {
-    if (p.added.length > 0) {
-      await recordAlterations(trx, p.row.event_id, altered.get(p.row.event_id) ?? []);
-    }
-  }
-  for (const [eventId, message] of errors) {
-    await trx
-      .updateTable('inbox')
-      .set((eb) => ({ status: 'dead', attempts: eb('attempts', '+', 1), last_error: message }))
-      .where('event_id', '=', eventId)
-      .execute();
-  }
-  const last = looked[looked.length - 1]!;
-  await trx
-    .updateTable('organizations')
-    .set({ last_applied_event_id: last.event_id, last_applied_at: new Date() })
-    .where('id', '=', organizationId)
-    .execute();
-
-  const receivedAt = new Map(looked.map((r) => [r.event_id, r.received_at]));
-  return { kind: 'done', events: looked, outcomes, revoked, receivedAt };
+  await markEventsDone(trx, done, ignored);
+  for (const [eventId, message] of errors) await markEventDead(trx, eventId, message);
 }

@@ -7,6 +7,7 @@ import { toError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
+import { findPendingEvent, recordEventFailure } from '../../db/repositories/inbox.repository.ts';
 import { applyBatch, type BatchResult, lockOrganization } from './apply-batch.ts';
 import {
   BatchFailedError,
@@ -87,21 +88,11 @@ async function recordFailure(
   const message = `${error.name}: ${error.message}`.slice(0, 2000);
   const row = await resources.db.transaction().execute(async (trx) => {
     await lockOrganization(trx, organizationId);
-    const event = await trx
-      .selectFrom('inbox')
-      .select(['event_id', 'event_type', 'attempts'])
-      .where('event_id', '=', eventId)
-      .where('organization_id', '=', organizationId)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
+    const event = await findPendingEvent(trx, organizationId, eventId);
     if (!event) return undefined;
     const attempts = event.attempts + 1;
     const dead = permanent || attempts >= resources.config.EVENT_MAX_ATTEMPTS;
-    await trx
-      .updateTable('inbox')
-      .set({ attempts, last_error: message, status: dead ? 'dead' : 'pending' })
-      .where('event_id', '=', event.event_id)
-      .execute();
+    await recordEventFailure(trx, event.event_id, { attempts, error: message, dead });
     return { ...event, attempts, dead };
   });
   if (!row) return; // applied or replayed meanwhile: the next pass sees it as it is now

@@ -1,11 +1,14 @@
 // Loads the rows a batch of events touches, in a handful of queries: directories,
 // users and groups by WorkOS id, the memberships of the pairs involved, all
 // memberships of groups being deleted, and everything of a directory being deleted.
-import { sql } from 'kysely';
 import type { DirectoryEvent } from '../../common/events.ts';
 import type { Transaction } from '../../db/database.ts';
+import { findDirectories } from '../../db/repositories/directories.repository.ts';
+import { findGroups, findGroupsById } from '../../db/repositories/groups.repository.ts';
+import { findMemberships } from '../../db/repositories/memberships.repository.ts';
+import { findUsers } from '../../db/repositories/users.repository.ts';
 import type { DeprovisionPolicy } from '../../db/tables/organizations.table.ts';
-import { emptySnapshot, type MembershipRecord, type Snapshot } from '../apply/snapshot.ts';
+import { emptySnapshot, type Snapshot } from '../apply/snapshot.ts';
 import { membershipKey } from '../membership-key.ts';
 
 interface Wanted {
@@ -69,101 +72,50 @@ export async function loadSnapshot(
 ): Promise<Snapshot> {
   const snapshot = emptySnapshot(organizationId, policy);
   const w = wanted(events);
-  const deletedDirs = [...w.deletedDirectories];
+  const directoryIds = [...w.deletedDirectories];
 
-  if (w.directories.size > 0) {
-    const rows = await trx
-      .selectFrom('directories')
-      .select([
-        'id',
-        'organization_id',
-        'state',
-        'type',
-        'name',
-        'source_updated_at',
-        'source_event_at',
-        'source_event_id',
-        'deleted_at',
-      ])
-      .where('id', 'in', [...w.directories])
-      .execute();
-    for (const row of rows) snapshot.directories.set(row.id, row);
-  }
+  for (const row of await findDirectories(trx, [...w.directories]))
+    snapshot.directories.set(row.id, row);
+  for (const row of await findUsers(trx, { directoryUserIds: [...w.users], directoryIds }))
+    snapshot.users.set(row.directory_user_id, row);
+  for (const row of await findGroups(trx, { directoryGroupIds: [...w.groups], directoryIds }))
+    snapshot.groups.set(row.directory_group_id, row);
+  await loadMemberships(trx, snapshot, w);
+  return snapshot;
+}
 
-  if (w.users.size > 0 || deletedDirs.length > 0) {
-    const rows = await trx
-      .selectFrom('users')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          ...(w.users.size > 0 ? [eb('directory_user_id', 'in', [...w.users])] : []),
-          ...(deletedDirs.length > 0 ? [eb('directory_id', 'in', deletedDirs)] : []),
-        ]),
-      )
-      .execute();
-    for (const { created_at: _c, updated_at: _u, ...row } of rows)
-      snapshot.users.set(row.directory_user_id, row);
-  }
-
-  if (w.groups.size > 0 || deletedDirs.length > 0) {
-    const rows = await trx
-      .selectFrom('groups')
-      .selectAll()
-      .where((eb) =>
-        eb.or([
-          ...(w.groups.size > 0 ? [eb('directory_group_id', 'in', [...w.groups])] : []),
-          ...(deletedDirs.length > 0 ? [eb('directory_id', 'in', deletedDirs)] : []),
-        ]),
-      )
-      .execute();
-    for (const { created_at: _c, updated_at: _u, ...row } of rows)
-      snapshot.groups.set(row.directory_group_id, row);
-  }
-
-  // Every membership of a group being deleted (or in a directory being deleted).
-  const wholeGroups = [...snapshot.groups.values()]
+/**
+ * The memberships the batch may change: every membership of a group or user being
+ * deleted (or in a directory being deleted), and those of the pairs its events name;
+ * then the groups of those memberships not loaded yet, for their grants_role (a
+ * removal may revoke sessions).
+ */
+async function loadMemberships(trx: Transaction, snapshot: Snapshot, w: Wanted): Promise<void> {
+  const groupIds = [...snapshot.groups.values()]
     .filter(
       (g) => w.deletedGroups.has(g.directory_group_id) || w.deletedDirectories.has(g.directory_id),
     )
     .map((g) => g.id);
-  const pairGroups: string[] = [];
-  const pairUsers: string[] = [];
+  const userIds = [...w.deletedUsers].flatMap((key) => {
+    const user = snapshot.users.get(key);
+    return user ? [user.id] : [];
+  });
+  const pairs = { groupIds: [] as string[], userIds: [] as string[] };
   for (const [groupKey, userKey] of w.pairs) {
     const group = snapshot.groups.get(groupKey);
     const user = snapshot.users.get(userKey);
     if (group && user) {
-      pairGroups.push(group.id);
-      pairUsers.push(user.id);
+      pairs.groupIds.push(group.id);
+      pairs.userIds.push(user.id);
     }
   }
-  // Every membership of a user being deleted.
-  const wholeUsers = [...w.deletedUsers].flatMap((key) => {
-    const user = snapshot.users.get(key);
-    return user ? [user.id] : [];
-  });
-  if (wholeGroups.length > 0 || wholeUsers.length > 0 || pairGroups.length > 0) {
-    const rows = await sql<MembershipRecord>`
-      select m.* from group_memberships m
-      where m.group_id = any(${wholeGroups}::uuid[])
-         or m.user_id = any(${wholeUsers}::uuid[])
-         or (m.group_id, m.user_id) in (select * from unnest(${pairGroups}::uuid[], ${pairUsers}::uuid[]))
-    `.execute(trx);
-    for (const row of rows.rows)
-      snapshot.memberships.set(membershipKey(row.group_id, row.user_id), row);
-  }
-  // Groups of those memberships, for their grants_role (a removal may revoke sessions).
+  for (const row of await findMemberships(trx, { groupIds, userIds, pairs }))
+    snapshot.memberships.set(membershipKey(row.group_id, row.user_id), row);
+
   const loadedGroups = new Set([...snapshot.groups.values()].map((g) => g.id));
   const missingGroups = new Set(
     [...snapshot.memberships.values()].map((m) => m.group_id).filter((id) => !loadedGroups.has(id)),
   );
-  if (missingGroups.size > 0) {
-    const rows = await trx
-      .selectFrom('groups')
-      .selectAll()
-      .where('id', 'in', [...missingGroups])
-      .execute();
-    for (const { created_at: _c, updated_at: _u, ...row } of rows)
-      snapshot.groups.set(row.directory_group_id, row);
-  }
-  return snapshot;
+  for (const row of await findGroupsById(trx, [...missingGroups]))
+    snapshot.groups.set(row.directory_group_id, row);
 }

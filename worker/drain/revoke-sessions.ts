@@ -1,10 +1,10 @@
 // Revoking sessions: one UPDATE for every user a batch deprovisioned, inside the
 // batch's transaction; after commit, one message per user on the Redis channel so
 // running application instances drop cached sessions.
-import { sql } from 'kysely';
 import { SESSIONS_REVOKED_CHANNEL, type SessionsRevokedMessage } from '../../common/queues.ts';
 import type { Redis } from '../../common/redis.ts';
 import type { Transaction } from '../../db/database.ts';
+import { revokeSessionsOfUsers } from '../../db/repositories/sessions.repository.ts';
 import type { Revocation } from '../apply/effects.ts';
 
 export interface RevokedSessions extends Revocation {
@@ -16,15 +16,11 @@ export async function revokeSessions(
   revocations: readonly Revocation[],
 ): Promise<RevokedSessions[]> {
   if (revocations.length === 0) return [];
-  const userIds = revocations.map((r) => r.userId);
-  const reasons = revocations.map((r) => r.reason);
-  const { rows } = await sql<{ id: string; user_id: string }>`
-    update sessions s
-    set revoked_at = now(), revoked_reason = r.reason
-    from unnest(${userIds}::uuid[], ${reasons}::text[]) as r(user_id, reason)
-    where s.user_id = r.user_id and s.revoked_at is null
-    returning s.id, s.user_id
-  `.execute(trx);
+  const rows = await revokeSessionsOfUsers(
+    trx,
+    revocations.map((r) => r.userId),
+    revocations.map((r) => r.reason),
+  );
   const byUser = new Map<string, string[]>();
   for (const row of rows) {
     const ids = byUser.get(row.user_id) ?? [];

@@ -32,6 +32,7 @@ import {
   withWorkOSRetry,
 } from '../../common/workos-retry.ts';
 import type { Database } from '../../db/database.ts';
+import { withAdvisoryLock } from '../../db/locks.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   advancePollCursor,
@@ -40,7 +41,6 @@ import {
   touchPollCursor,
 } from '../../db/repositories/poll-cursors.repository.ts';
 import type { PollCursor } from '../../db/tables/poll-cursors.table.ts';
-import { withAdvisoryLock } from '../advisory-lock.ts';
 import { queueReconcileAll } from '../reconciler/queue-reconcile.ts';
 import { createDrainTriggers, type DrainTriggers } from './drain-triggers.ts';
 

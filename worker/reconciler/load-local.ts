@@ -1,6 +1,10 @@
 // Reading what dirsync believes about an organization: its directories, users,
 // groups and active memberships, keyed by WorkOS ids like the upstream state.
 import type { Executor } from '../../db/database.ts';
+import { directoriesOfOrganization } from '../../db/repositories/directories.repository.ts';
+import { groupsOfOrganization } from '../../db/repositories/groups.repository.ts';
+import { activeMembershipsOfOrganization } from '../../db/repositories/memberships.repository.ts';
+import { usersOfOrganization } from '../../db/repositories/users.repository.ts';
 import type { Directory } from '../../db/tables/directories.table.ts';
 import type { Group } from '../../db/tables/groups.table.ts';
 import type { User } from '../../db/tables/users.table.ts';
@@ -69,14 +73,7 @@ async function activeMembershipTimes(
   db: Executor,
   organizationId: string,
 ): Promise<Map<string, Date>> {
-  const rows = await db
-    .selectFrom('group_memberships as m')
-    .innerJoin('groups as g', 'g.id', 'm.group_id')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['g.directory_group_id', 'u.directory_user_id', 'm.source_event_at'])
-    .where('m.organization_id', '=', organizationId)
-    .where('m.removed_at', 'is', null)
-    .execute();
+  const rows = await activeMembershipsOfOrganization(db, organizationId);
   return new Map(
     rows.map((m) => [membershipKey(m.directory_group_id, m.directory_user_id), m.source_event_at]),
   );
@@ -92,13 +89,9 @@ export async function activeMemberships(
 
 export async function loadLocal(db: Executor, organizationId: string): Promise<LocalState> {
   const [directories, users, groups, memberships] = await Promise.all([
-    db
-      .selectFrom('directories')
-      .selectAll()
-      .where('organization_id', '=', organizationId)
-      .execute(),
-    db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).execute(),
-    db.selectFrom('groups').selectAll().where('organization_id', '=', organizationId).execute(),
+    directoriesOfOrganization(db, organizationId),
+    usersOfOrganization(db, organizationId),
+    groupsOfOrganization(db, organizationId),
     activeMembershipTimes(db, organizationId),
   ]);
   return {

@@ -8,8 +8,9 @@
 // The upstream read is not atomic (WorkOS has no snapshot); a change made upstream
 // while it runs reaches us as an ordinary event, and the next reconciliation sees
 // whatever is left. The diff is told when the read began, so that what was written
-// here meanwhile is never taken for something gone upstream (diff.ts). Its queries run on the advisory lock's connection, so a pool of
-// one connection does not wait on itself.
+// here meanwhile is never taken for something gone upstream (diff.ts). Its queries
+// run on the advisory lock's connection, so a pool of one connection does not wait
+// on itself.
 
 import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Resources } from '../../common/resources.ts';
@@ -17,15 +18,17 @@ import { triggerDrain } from '../../common/triggers.ts';
 import { ulid } from '../../common/ulid.ts';
 import { createWorkOSClient, type WorkOSClient } from '../../common/workos-client.ts';
 import type { RetryPolicy } from '../../common/workos-retry.ts';
+import type { Database } from '../../db/database.ts';
+import { withAdvisoryLock } from '../../db/locks.ts';
 import { insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   ensureOrganization,
+  markOrganizationReconciled,
   organizationExists,
 } from '../../db/repositories/organizations.repository.ts';
-import { withAdvisoryLock } from '../advisory-lock.ts';
 import { type Change, diffOrganization, type ReconcileDiff } from './diff.ts';
 import { type FetchProgress, fetchUpstream } from './fetch-upstream.ts';
-import { loadLocal } from './load-local.ts';
+import { type LocalState, loadLocal } from './load-local.ts';
 import { directoryUsersLimiter, type RateLimiter } from './rate-limiter.ts';
 
 export interface ReconcileOptions {
@@ -97,7 +100,7 @@ function sampleOf(changes: readonly Change[]): Change[] {
 }
 
 /** Users the diff deprovisions: deleted one by one, or with their directory. */
-function usersRemoved(diff: ReconcileDiff, local: Awaited<ReturnType<typeof loadLocal>>): number {
+function usersRemoved(diff: ReconcileDiff, local: LocalState): number {
   const goneDirectories = new Set(
     diff.changes.filter((c) => c.type === 'dsync.deleted').map((c) => c.subject),
   );
@@ -108,110 +111,20 @@ function usersRemoved(diff: ReconcileDiff, local: Awaited<ReturnType<typeof load
   return n;
 }
 
+type Reconciler = Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger'>;
+type Log = Reconciler['logger'];
+
 export async function reconcileOrganization(
-  resources: Pick<Resources, 'config' | 'db' | 'drainQueue' | 'logger'>,
+  resources: Reconciler,
   organizationId: string,
   options: ReconcileOptions = {},
 ): Promise<ReconcileResult> {
-  const { db } = resources;
   const log = resources.logger.child({ component: 'reconciler', orgId: organizationId });
   const workos = options.workos ?? createWorkOSClient(resources.config);
   const started = performance.now();
-  const run = await withAdvisoryLock(db, `reconcile:${organizationId}`, async (conn) => {
-    // Before the first request: whatever is written here from now on may be newer
-    // than the read, which the local snapshot (taken after it) must not hold against.
-    // Stored times are WorkOS's clock, this is ours: set back by a margin for the
-    // skew between the two (it only defers more to the next resync).
-    const fetchStartedAt = new Date(Date.now() - resources.config.WORKOS_CLOCK_SKEW_MS);
-    const upstream = await fetchUpstream(organizationId, {
-      workos,
-      log,
-      limiter: options.limiter ?? directoryUsersLimiter,
-      retry: options.retry,
-      signal: options.signal,
-      pageSize: options.pageSize,
-      onProgress: options.onProgress,
-    });
-    options.onProgress?.({ phase: 'comparing' });
-    // One snapshot of the database: the drain may be applying events meanwhile.
-    const local = await conn
-      .transaction()
-      .setIsolationLevel('repeatable read')
-      .execute((trx) => loadLocal(trx, organizationId));
-    if (upstream.directories.size === 0 && !(await organizationExists(conn, organizationId))) {
-      throw new UnknownOrganizationError(
-        `unknown organization ${organizationId}: no events, no rows, no directories at WorkOS`,
-      );
-    }
-
-    const diff = diffOrganization(
-      organizationId,
-      upstream,
-      local,
-      fetchStartedAt,
-      () => `event_reconcile_${ulid()}`,
-    );
-    const result: ReconcileResult = {
-      organizationId,
-      dryRun: options.dryRun === true,
-      counts: diff.counts,
-      events: diff.events.length,
-      stored: 0,
-      stale: diff.stale,
-      deferred: diff.deferred,
-      upstream: diff.upstream,
-      local: diff.local,
-      sample: sampleOf(diff.changes),
-      requests: upstream.requests,
-      durationMs: 0,
-    };
-    if (options.dryRun) return result;
-    const removed = usersRemoved(diff, local);
-    if (
-      !options.force &&
-      removed > MASS_DELETION_MIN &&
-      removed > diff.local.users * MASS_DELETION_SHARE
-    ) {
-      throw new MassDeletionError(
-        `refusing to deprovision ${removed} of ${diff.local.users} users of ${organizationId} at once; check the API key and environment, then force it`,
-        result,
-      );
-    }
-
-    options.onProgress?.({ phase: 'storing', events: diff.events.length });
-    const rows = diff.events.map((event) => {
-      const converted = toInboxEvent(event, 'reconcile');
-      // Every synthetic event has an id; toInboxEvent only fails without one.
-      if (!converted.ok) throw new Error(converted.error);
-      return converted.row;
-    });
-    const stored = await conn.transaction().execute(async (trx) => {
-      let n = 0;
-      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        n += (await insertEvents(trx, rows.slice(i, i + INSERT_CHUNK))).size;
-      }
-      await ensureOrganization(trx, organizationId);
-      await trx
-        .updateTable('organizations')
-        .set({ last_reconciled_at: new Date() })
-        .where('id', '=', organizationId)
-        .execute();
-      return n;
-    });
-    result.stored = stored;
-    const invalid = rows.filter((r) => r.status === 'dead');
-    for (const r of invalid)
-      log.error(
-        { eventId: r.eventId, error: r.lastError },
-        'synthetic event invalid; stored as dead',
-      );
-    if (stored > 0) {
-      await triggerDrain(resources.drainQueue, organizationId).catch((err) =>
-        log.warn({ err }, 'could not trigger the drain; the sweeper will'),
-      );
-    }
-    return result;
-  });
+  const run = await withAdvisoryLock(resources.db, `reconcile:${organizationId}`, (conn) =>
+    reconcileLocked(resources, conn, organizationId, { ...options, workos }, log),
+  );
   if (!run.locked) {
     throw new ReconcileBusyError(`a reconciliation of ${organizationId} is already running`);
   }
@@ -229,4 +142,127 @@ export async function reconcileOrganization(
     done.dryRun ? 'reconciliation computed (dry run)' : 'reconciled',
   );
   return done;
+}
+
+/** Read, compare and (unless a dry run) store: on the reconcile lock's connection. */
+async function reconcileLocked(
+  resources: Reconciler,
+  conn: Database,
+  organizationId: string,
+  options: ReconcileOptions & { workos: WorkOSClient },
+  log: Log,
+): Promise<ReconcileResult> {
+  const { diff, local, requests } = await compare(resources, conn, organizationId, options, log);
+  const result: ReconcileResult = {
+    organizationId,
+    dryRun: options.dryRun === true,
+    counts: diff.counts,
+    events: diff.events.length,
+    stored: 0,
+    stale: diff.stale,
+    deferred: diff.deferred,
+    upstream: diff.upstream,
+    local: diff.local,
+    sample: sampleOf(diff.changes),
+    requests,
+    durationMs: 0,
+  };
+  if (options.dryRun) return result;
+  const removed = usersRemoved(diff, local);
+  if (
+    !options.force &&
+    removed > MASS_DELETION_MIN &&
+    removed > diff.local.users * MASS_DELETION_SHARE
+  ) {
+    throw new MassDeletionError(
+      `refusing to deprovision ${removed} of ${diff.local.users} users of ${organizationId} at once; check the API key and environment, then force it`,
+      result,
+    );
+  }
+  options.onProgress?.({ phase: 'storing', events: diff.events.length });
+  result.stored = await storeEvents(resources, conn, organizationId, diff, log);
+  return result;
+}
+
+/** The upstream state, the local one, and the difference between them. */
+async function compare(
+  resources: Reconciler,
+  conn: Database,
+  organizationId: string,
+  options: ReconcileOptions & { workos: WorkOSClient },
+  log: Log,
+): Promise<{ diff: ReconcileDiff; local: LocalState; requests: number }> {
+  // Before the first request: whatever is written here from now on may be newer
+  // than the read, which the local snapshot (taken after it) must not hold against.
+  // Stored times are WorkOS's clock, this is ours: set back by a margin for the
+  // skew between the two (it only defers more to the next resync).
+  const fetchStartedAt = new Date(Date.now() - resources.config.WORKOS_CLOCK_SKEW_MS);
+  const upstream = await fetchUpstream(organizationId, {
+    workos: options.workos,
+    log,
+    limiter: options.limiter ?? directoryUsersLimiter,
+    retry: options.retry,
+    signal: options.signal,
+    pageSize: options.pageSize,
+    onProgress: options.onProgress,
+  });
+  options.onProgress?.({ phase: 'comparing' });
+  // One snapshot of the database: the drain may be applying events meanwhile.
+  const local = await conn
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute((trx) => loadLocal(trx, organizationId));
+  if (upstream.directories.size === 0 && !(await organizationExists(conn, organizationId))) {
+    throw new UnknownOrganizationError(
+      `unknown organization ${organizationId}: no events, no rows, no directories at WorkOS`,
+    );
+  }
+  const diff = diffOrganization(
+    organizationId,
+    upstream,
+    local,
+    fetchStartedAt,
+    () => `event_reconcile_${ulid()}`,
+  );
+  return { diff, local, requests: upstream.requests };
+}
+
+/**
+ * Stores the synthetic events in the inbox and the reconciliation's time, in one
+ * transaction, then triggers the drain. Returns how many events were new.
+ */
+async function storeEvents(
+  resources: Reconciler,
+  conn: Database,
+  organizationId: string,
+  diff: ReconcileDiff,
+  log: Log,
+): Promise<number> {
+  const rows = diff.events.map((event) => {
+    const converted = toInboxEvent(event, 'reconcile');
+    // Every synthetic event has an id; toInboxEvent only fails without one.
+    if (!converted.ok) throw new Error(converted.error);
+    return converted.row;
+  });
+  const stored = await conn.transaction().execute(async (trx) => {
+    let n = 0;
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      n += (await insertEvents(trx, rows.slice(i, i + INSERT_CHUNK))).size;
+    }
+    await ensureOrganization(trx, organizationId);
+    await markOrganizationReconciled(trx, organizationId);
+    return n;
+  });
+  const invalid = rows.filter((r) => r.status === 'dead');
+  for (const r of invalid)
+    log.error(
+      { eventId: r.eventId, error: r.lastError },
+      'synthetic event invalid; stored as dead',
+    );
+  if (stored > 0) {
+    await triggerDrain(resources.drainQueue, organizationId).catch((err) =>
+      log.warn({ err }, 'could not trigger the drain; the sweeper will'),
+    );
+  }
+  return stored;
 }

@@ -5,9 +5,9 @@
 // A job naming one organization (an operator's resync from the admin API) fails
 // with the error instead, so the queue dashboard shows why.
 
-import { sql } from 'kysely';
 import { toError } from '../../common/errors.ts';
 import type { Resources } from '../../common/resources.ts';
+import { organizationsToReconcile } from '../../db/repositories/organizations.repository.ts';
 import {
   MassDeletionError,
   ReconcileBusyError,
@@ -33,14 +33,7 @@ export async function reconcileScheduled(
   }
   if (!options.workos && !resources.config.WORKOS_API_KEY) return result;
   const log = resources.logger.child({ component: 'reconciler' });
-  const organizations = await resources.db
-    .selectFrom('organizations')
-    .select('id')
-    .where('paused_at', 'is', null)
-    .orderBy(sql`last_reconciled_at asc nulls first`)
-    .orderBy('id')
-    .execute();
-  for (const { id } of organizations) {
+  for (const id of await organizationsToReconcile(resources.db)) {
     try {
       const done = await reconcileOrganization(resources, id, options);
       result.organizations += 1;
