@@ -4,13 +4,14 @@
 // each request learns whether its own event was new.
 //
 // One bad row must not fail its neighbours: when Postgres rejects the statement for
-// its data (SQLSTATE class 22 data exception, 23 integrity constraint, 54 program
-// limit such as JSON nested too deep), nothing of it was stored, and its rows are
-// inserted again one by one, so only the row at fault fails. Any other failure (a
-// lost connection, a timeout) fails every request of the batch: none of them may
-// answer 200.
+// its data (a `data` error of db/sqlstate.ts: SQLSTATE class 22 data exception, 23
+// integrity constraint, 54 program limit such as JSON nested too deep), nothing of it
+// was stored, and its rows are inserted again one by one, so only the row at fault
+// fails. Any other failure (a lost connection, a timeout) fails every request of the
+// batch: none of them may answer 200.
 import type { Database } from '../../db/database.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
+import { dataErrorCode } from '../../db/sqlstate.ts';
 import { type BatcherOptions, createBatcher } from './batcher.ts';
 
 /** Resolves once the event is committed: `inserted` is false when it was already stored. */
@@ -37,16 +38,6 @@ export class UnstorableEventError extends Error {
     super(message, options);
     this.code = code;
   }
-}
-
-/** SQLSTATE classes of errors about a statement's data rather than the connection. */
-const DATA_ERROR_CLASSES = new Set(['22', '23', '54']);
-
-function dataErrorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.length === 5 && DATA_ERROR_CLASSES.has(code.slice(0, 2))
-    ? code
-    : undefined;
 }
 
 type Outcome = { inserted: boolean } | { error: Error };

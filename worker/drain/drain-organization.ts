@@ -14,6 +14,7 @@ import {
   EventFailedError,
   isPermanentError,
   isTransientError,
+  OrganizationBusyError,
   rootOfBatchError,
 } from './errors.ts';
 import { publishRevocations } from './revoke-sessions.ts';
@@ -139,7 +140,7 @@ export async function drainOrganization(
       after = undefined; // isolate from the organization's very first pending event
       const eventIds = failure instanceof BatchFailedError ? failure.eventIds : [];
       // Before any event was read (the lock, the organization): nothing to charge.
-      if (eventIds.length === 0 || error.name === 'OrganizationBusyError') throw error;
+      if (eventIds.length === 0 || error instanceof OrganizationBusyError) throw error;
       if (isTransientError(error) && !options.lastAttempt) throw error;
       if (eventIds.length > 1) {
         // Find the event at fault: apply the failed batch's events one at a time. A

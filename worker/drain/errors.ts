@@ -1,5 +1,6 @@
-// Drain errors, and which database errors are worth retrying in place.
+// Drain errors, and which failures are worth retrying.
 import { toError } from '../../common/errors.ts';
+import { databaseErrorKind } from '../../db/sqlstate.ts';
 
 /** Another drain holds this organization's advisory lock; try again later. */
 export class OrganizationBusyError extends Error {
@@ -32,57 +33,31 @@ export class EventFailedError extends Error {
   }
 }
 
-// Postgres SQLSTATEs that say "try again", not "this input is wrong".
-// https://www.postgresql.org/docs/current/errcodes-appendix.html
-const transientSqlStates: Record<string, string> = {
-  '40001': 'serialization_failure',
-  '40P01': 'deadlock_detected',
-  '55P03': 'lock_not_available',
-  '57P01': 'admin_shutdown (server restarting)',
-  '57P02': 'crash_shutdown',
-  '57P03': 'cannot_connect_now (server starting)',
-  '53300': 'too_many_connections',
-  '08000': 'connection_exception',
-  '08003': 'connection_does_not_exist',
-  '08006': 'connection_failure',
-  '08001': 'sqlclient_unable_to_establish_sqlconnection',
-  '08004': 'sqlserver_rejected_establishment_of_sqlconnection',
-};
+// How the drain treats a failure. Database errors are classified by db/sqlstate.ts,
+// the table the webhook edge uses too:
+// - transient (a lost connection, a deadlock, the server restarting): the batch is
+//   retried in place, and no event is charged before the drain job's last attempt;
+// - permanent: the event can never be applied, so it is parked as dead at once. A
+//   database `data` error (classes 22, 23, 54), or a RangeError thrown while the
+//   event is applied: a payload nested so deep that the call stack overflows, a
+//   string or array too long, an invalid date. No retry changes its payload;
+// - anything else (a bug, a missing permission): counted against the event and
+//   retried until EVENT_MAX_ATTEMPTS, since a fix or a deploy may make it succeed.
 
-// Node-level errors of a connection lost or refused.
-const transientNodeCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-]);
-
-const transientMessages = [
-  'Connection terminated',
-  'connection timeout',
-  'timeout exceeded when trying to connect',
-  'Client has encountered a connection error',
-  'Client was closed',
-];
-
+/** Retried in place; charged to no event before the job's last attempt. */
 export function isTransientError(value: unknown): boolean {
-  const err = toError(value) as Error & { code?: string };
-  if (err.code && (err.code in transientSqlStates || transientNodeCodes.has(err.code))) return true;
-  if (transientMessages.some((m) => err.message.includes(m))) return true;
-  return err.cause !== undefined && err.cause !== err && isTransientError(err.cause);
+  return databaseErrorKind(value) === 'transient';
 }
 
-/**
- * Errors no retry can fix: the event's data violates a constraint or a type
- * (SQLSTATE classes 22 and 23). The event is parked as dead at once.
- */
+/** No retry can fix it: the event at fault is parked as dead at once. */
 export function isPermanentError(value: unknown): boolean {
-  const err = toError(value) as Error & { code?: string };
-  const code = err.code;
-  if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))) return true;
-  return err.cause !== undefined && err.cause !== err && isPermanentError(err.cause);
+  const kind = databaseErrorKind(value);
+  if (kind !== 'other') return kind === 'data';
+  for (let err = value, depth = 0; err instanceof Error && depth < 10; depth += 1) {
+    if (err instanceof RangeError) return true;
+    err = err.cause;
+  }
+  return false;
 }
 
 /** The error a drain failed with, without the BatchFailedError around it. */
