@@ -115,6 +115,44 @@ async function recordFailure(
   throw new EventFailedError(row.event_id, error);
 }
 
+/**
+ * After a batch committed: its outcomes counted (dead events alerted), its
+ * revocations measured and published to running application instances.
+ */
+async function reportBatch(
+  resources: Drainer,
+  organizationId: string,
+  batch: Extract<BatchResult, { kind: 'done' }>,
+  result: DrainResult,
+  log: Logger,
+): Promise<void> {
+  const committedAt = Date.now();
+  for (const event of batch.events) {
+    const outcome = batch.outcomes.get(event.event_id) ?? 'applied';
+    resources.metrics.eventsApplied.inc({ type: event.event_type, outcome });
+    if (outcome === 'dead') {
+      result.dead += 1;
+      resources.metrics.deadEvents.inc({ type: event.event_type });
+      log.error(
+        { alert: 'dead_event', eventId: event.event_id, eventType: event.event_type },
+        'invalid event parked as dead',
+      );
+    } else {
+      result.applied += 1;
+    }
+  }
+  for (const revoked of batch.revoked) {
+    const receivedAt = batch.receivedAt.get(revoked.eventId);
+    if (receivedAt)
+      resources.metrics.revocationLatency.observe((committedAt - receivedAt.getTime()) / 1000);
+    resources.metrics.sessionsRevoked.inc(revoked.sessionIds.length);
+  }
+  await publishRevocations(resources.redis, organizationId, batch.revoked).catch((err) =>
+    // The sessions are revoked in Postgres; the message only speeds up caches.
+    log.warn({ err }, 'could not publish session revocations'),
+  );
+}
+
 export async function drainOrganization(
   resources: Drainer,
   organizationId: string,
@@ -168,31 +206,7 @@ export async function drainOrganization(
     result.batches += 1;
     const last = batch.events[batch.events.length - 1]!;
     after = { occurredAt: last.occurred_at, eventId: last.event_id };
-    const committedAt = Date.now();
-    for (const event of batch.events) {
-      const outcome = batch.outcomes.get(event.event_id) ?? 'applied';
-      resources.metrics.eventsApplied.inc({ type: event.event_type, outcome });
-      if (outcome === 'dead') {
-        result.dead += 1;
-        resources.metrics.deadEvents.inc({ type: event.event_type });
-        log.error(
-          { alert: 'dead_event', eventId: event.event_id, eventType: event.event_type },
-          'invalid event parked as dead',
-        );
-      } else {
-        result.applied += 1;
-      }
-    }
-    for (const revoked of batch.revoked) {
-      const receivedAt = batch.receivedAt.get(revoked.eventId);
-      if (receivedAt)
-        resources.metrics.revocationLatency.observe((committedAt - receivedAt.getTime()) / 1000);
-      resources.metrics.sessionsRevoked.inc(revoked.sessionIds.length);
-    }
-    await publishRevocations(resources.redis, organizationId, batch.revoked).catch((err) =>
-      // The sessions are revoked in Postgres; the message only speeds up caches.
-      log.warn({ err }, 'could not publish session revocations'),
-    );
+    await reportBatch(resources, organizationId, batch, result, log);
     if (isolating > 0 && --isolating === 0) limit = fullLimit;
     if (performance.now() - started > yieldAfterMs) {
       await triggerDrain(resources.drainQueue, organizationId);
