@@ -397,45 +397,6 @@ describe('drain failures', () => {
     expect(broken.last_error).toMatch(/^invalid dsync.user.created data: /);
   });
 
-  it('an event whose payload overflows the call stack is dead at once, not retried', async () => {
-    const org = 'org_deep';
-    const t = Date.UTC(2026, 9, 1);
-    const user = userData({
-      id: 'directory_user_deep',
-      org,
-      directory: `directory_${org}`,
-      updatedAt: t,
-    });
-    // custom_attributes nested 5,000 deep: Postgres stores it, JavaScript recursion
-    // over it overflows the stack.
-    const deep = `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`;
-    const payload = JSON.stringify(wireEvent('dsync.user.created', user, t, 'event_deep')).replace(
-      '{"department":"Engineering"}',
-      deep,
-    );
-    await ctx.db
-      .insertInto('inbox')
-      .values({
-        event_id: 'event_deep',
-        organization_id: org,
-        event_type: 'dsync.user.created',
-        occurred_at: new Date(t),
-        source: 'webhook',
-        payload,
-        status: 'pending',
-      })
-      .execute();
-    // EVENT_MAX_ATTEMPTS is 2: a failure counted as retryable would throw here.
-    expect(await drainOrganization(resources, org, { log })).toMatchObject({ dead: 1 });
-    const row = await ctx.db
-      .selectFrom('inbox')
-      .select(['status', 'attempts', 'last_error'])
-      .where('event_id', '=', 'event_deep')
-      .executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ status: 'dead', attempts: 1 });
-    expect(row.last_error).toMatch(/^RangeError: /);
-  });
-
   it('concurrent drains of one organization never apply it at the same time', async () => {
     const org = 'org_concurrent';
     const small = ctx.openResources({ DRAIN_BATCH_SIZE: 10 });

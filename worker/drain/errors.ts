@@ -39,8 +39,9 @@ export class EventFailedError extends Error {
 //   retried in place, and no event is charged before the drain job's last attempt;
 // - permanent: the event can never be applied, so it is parked as dead at once. A
 //   database `data` error (classes 22, 23, 54), or a RangeError thrown while the
-//   event is applied: a payload nested so deep that the call stack overflows, a
-//   string or array too long, an invalid date. No retry changes its payload;
+//   event is applied: the call stack overflowed (ingestion caps nesting, but a row
+//   stored before that may not be), a string or array too long, an invalid date.
+//   No retry changes its payload;
 // - anything else (a bug, a missing permission): counted against the event and
 //   retried until EVENT_MAX_ATTEMPTS, since a fix or a deploy may make it succeed.
 
