@@ -1,8 +1,8 @@
 // Organizations: created when their first event is drained; paused and resumed by
-// operators; their deprovisioning policy is set by the application.
+// operators. Their deprovisioning policy is a column the application writes itself.
 import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
-import type { DeprovisionPolicy, Organization } from '../tables/organizations.table.ts';
+import type { Organization } from '../tables/organizations.table.ts';
 
 export async function ensureOrganization(db: Executor, id: string): Promise<Organization> {
   await db
@@ -11,13 +11,6 @@ export async function ensureOrganization(db: Executor, id: string): Promise<Orga
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
   return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-}
-
-export async function findOrganization(
-  db: Executor,
-  id: string,
-): Promise<Organization | undefined> {
-  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** Whether an organization is known: it has a row or at least one inbox event. */
@@ -51,20 +44,6 @@ export async function resumeOrganization(db: Executor, id: string): Promise<Orga
   return db
     .updateTable('organizations')
     .set({ paused_at: null })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-}
-
-export async function setDeprovisionPolicy(
-  db: Executor,
-  id: string,
-  policy: DeprovisionPolicy,
-): Promise<Organization> {
-  await ensureOrganization(db, id);
-  return db
-    .updateTable('organizations')
-    .set({ deprovision_policy: policy })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();
