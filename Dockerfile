@@ -11,6 +11,7 @@ COPY worker ./worker
 COPY cli ./cli
 COPY bin ./bin
 COPY main.ts ./
+COPY service.ts ./
 USER node
 EXPOSE 8080
 ENV HOST=0.0.0.0 PORT=8080

@@ -14,7 +14,7 @@ import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { createLogger } from '../common/logger.ts';
-import { startService } from '../common/service.ts';
+import { startService } from '../service.ts';
 import { type DirectoryShape, databaseShape } from '../test/fake-workos/compare.ts';
 import type { FakeWorkOS } from '../test/fake-workos/server.ts';
 import type { ThreadData, ThreadRequest } from '../test/fake-workos/thread.ts';

@@ -24,8 +24,6 @@ export interface JobPayloads {
   'prune-inbox': Record<string, never>;
 }
 
-export type JobName = keyof JobPayloads;
-
 /** Redis channel on which running app instances learn of revoked sessions. */
 export const SESSIONS_REVOKED_CHANNEL = 'dirsync:sessions:revoked';
 

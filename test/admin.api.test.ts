@@ -6,9 +6,9 @@ import { withOverrides } from '../common/config.ts';
 import { QUEUES } from '../common/queues.ts';
 import { openResources, type Resources } from '../common/resources.ts';
 import { findEvent, insertEvents } from '../db/repositories/inbox.repository.ts';
-import { findOrganization } from '../db/repositories/organizations.repository.ts';
 import { useTestContext } from './support/context.ts';
 import { DEAD_ERROR, type OperatorWorld, seedOperatorWorld } from './support/operator-fixtures.ts';
+import { findOrganization } from './support/organizations.ts';
 
 const ctx = useTestContext('admin_api');
 const TOKEN = 'admin-token-0123456789abcdef';

@@ -5,10 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from '../api/server.ts';
 import { type Config, withOverrides } from '../common/config.ts';
 import { openResources, type Resources } from '../common/resources.ts';
-import { findOrganization } from '../db/repositories/organizations.repository.ts';
 import { useTestContext } from './support/context.ts';
 import { track } from './support/leaks.ts';
 import { seedOperatorWorld } from './support/operator-fixtures.ts';
+import { findOrganization } from './support/organizations.ts';
 
 const ctx = useTestContext('admin_auth');
 const TOKEN = 'admin-token-0123456789abcdef';

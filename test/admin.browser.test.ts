@@ -8,11 +8,11 @@ import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withOverrides } from '../common/config.ts';
 import { QUEUES } from '../common/queues.ts';
-import { type Service, startService } from '../common/service.ts';
 import { triggerDrain } from '../common/triggers.ts';
-import { findOrganization } from '../db/repositories/organizations.repository.ts';
+import { type Service, startService } from '../service.ts';
 import { useTestContext } from './support/context.ts';
 import { type OperatorWorld, seedOperatorWorld } from './support/operator-fixtures.ts';
+import { findOrganization } from './support/organizations.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-token-0123456789abcdef';

@@ -2,7 +2,7 @@
 // result, and a failed batch fails every caller in it and nobody else; batches are
 // capped by count and by size; a call waits no longer than its timeout, and one that
 // timed out in the queue is never run.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createBatcher } from '../api/webhooks/batcher.ts';
 import { TimeoutError } from '../common/errors.ts';
 
@@ -20,7 +20,6 @@ function controlled() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('batcher (group commit)', () => {
   it('puts the calls of one turn of the event loop in one batch', async () => {
@@ -107,36 +106,55 @@ describe('batcher (group commit)', () => {
     expect(batches.map((b) => b.items)).toEqual([[1], [4, 5], [2], [30], [3]]);
   });
 
-  it('rejects a call queued past its timeout and never runs its item', async () => {
-    const { batches, run } = controlled();
-    const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1, timeoutMs: 30, what: 'test' });
-    const slow = call(1).catch((err: unknown) => err);
-    await tick();
-    const queued = call(2);
-    const fresh = sleep(20).then(() => call(3));
-    await expect(queued).rejects.toThrow(TimeoutError);
-    await expect(queued).rejects.toThrow('test timed out after 30 ms');
-    expect(await slow).toBeInstanceOf(TimeoutError); // its batch is still running
-    batches[0]!.finish();
-    await tick();
-    // 2 left the queue when it timed out; 3, called later, is still within its time.
-    expect(batches.map((b) => b.items)).toEqual([[1], [3]]);
-    batches[1]!.finish();
-    expect(await await fresh).toBe('done 3');
-  });
+  // Timeouts on a clock the test moves: each step happens when the test says, not
+  // when a loaded machine gets round to a real timer. (setImmediate stays real.)
+  describe('timeouts', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
 
-  it('answers the calls of a batch that still have time when another timed out', async () => {
-    const { batches, run } = controlled();
-    const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1, timeoutMs: 40 });
-    const early = call(1);
-    await tick();
-    await sleep(25);
-    const blocker = batches[0]!;
-    const late = call(2);
-    await expect(early).rejects.toThrow(TimeoutError);
-    blocker.finish();
-    await tick();
-    batches[1]!.finish();
-    expect(await late).toBe('done 2');
+    it('rejects a call queued past its timeout and never runs its item', async () => {
+      const { batches, run } = controlled();
+      const call = createBatcher(run, {
+        maxBatch: 100,
+        maxInFlight: 1,
+        timeoutMs: 30,
+        what: 'test',
+      });
+      const slow = call(1).catch((err: unknown) => err);
+      await tick();
+      const queued = call(2).catch((err: unknown) => err);
+      await vi.advanceTimersByTimeAsync(20);
+      const fresh = call(3);
+      await vi.advanceTimersByTimeAsync(10); // 1 and 2 have waited 30 ms, 3 has 10
+      expect(await queued).toBeInstanceOf(TimeoutError);
+      expect(((await queued) as Error).message).toBe('test timed out after 30 ms');
+      expect(await slow).toBeInstanceOf(TimeoutError); // its batch is still running
+      batches[0]!.finish();
+      await tick();
+      // 2 left the queue when it timed out; 3, called later, is still within its time.
+      expect(batches.map((b) => b.items)).toEqual([[1], [3]]);
+      batches[1]!.finish();
+      expect(await fresh).toBe('done 3');
+    });
+
+    it('answers the calls of a batch that still have time when another timed out', async () => {
+      const { batches, run } = controlled();
+      const call = createBatcher(run, { maxBatch: 100, maxInFlight: 1, timeoutMs: 40 });
+      const early = call(1).catch((err: unknown) => err);
+      await tick();
+      await vi.advanceTimersByTimeAsync(25);
+      const blocker = batches[0]!;
+      const late = call(2);
+      await vi.advanceTimersByTimeAsync(15); // 1 has waited 40 ms, 2 has 15
+      expect(await early).toBeInstanceOf(TimeoutError);
+      blocker.finish();
+      await tick();
+      batches[1]!.finish();
+      expect(await late).toBe('done 2');
+    });
   });
 });

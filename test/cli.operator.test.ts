@@ -9,9 +9,9 @@ import { Queue } from 'bullmq';
 import { describe, expect, it, vi } from 'vitest';
 import { QUEUES } from '../common/queues.ts';
 import { findEvent } from '../db/repositories/inbox.repository.ts';
-import { findOrganization } from '../db/repositories/organizations.repository.ts';
 import { useTestContext } from './support/context.ts';
 import { DEAD_ERROR, seedOperatorWorld } from './support/operator-fixtures.ts';
+import { findOrganization } from './support/organizations.ts';
 
 const ctx = useTestContext('cli_operator');
 // Each command is a Node.js start-up (about a second on a busy CI machine).

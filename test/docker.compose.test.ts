@@ -67,7 +67,7 @@ describe('Dockerfile', () => {
     const copied = [...dockerfile.matchAll(/^COPY (\S+) /gm)].map((m) => m[1]);
     for (const folder of ['common', 'db', 'api', 'worker', 'cli', 'bin'])
       expect(copied, folder).toContain(folder);
-    expect(copied).toContain('main.ts');
+    for (const file of ['main.ts', 'service.ts']) expect(copied, file).toContain(file);
     expect(read('.dockerignore').split('\n')).toEqual(
       expect.arrayContaining(['node_modules', '.git']),
     );

@@ -1,5 +1,5 @@
 // The drain as it runs in production: triggered through BullMQ, under faults.
-import { Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
@@ -10,7 +10,7 @@ import {
   pauseOrganization,
   resumeOrganization,
 } from '../db/repositories/organizations.repository.ts';
-import { drainOrganization } from '../worker/drain/drain-organization.ts';
+import { type DrainResult, drainOrganization } from '../worker/drain/drain-organization.ts';
 import { EventFailedError, OrganizationBusyError } from '../worker/drain/errors.ts';
 import { sweep } from '../worker/sweeper.ts';
 import { isLastAttempt } from '../worker/worker.ts';
@@ -41,6 +41,25 @@ const statusOf = async (org: string) =>
     ).map((r) => [r.status, Number(r.n)]),
   );
 
+/** Drain jobs waiting, delayed or running. */
+const drainJobsLeft = async (queue: Queue) =>
+  Object.values(await queue.getJobCounts('active', 'waiting', 'delayed', 'prioritized')).reduce(
+    (a, b) => a + b,
+    0,
+  );
+
+/** The result of the next drain of `org` the worker completes. */
+function nextDrainOf(worker: Worker, org: string): Promise<DrainResult> {
+  return new Promise((resolve) => {
+    const onCompleted = (job: Job, result: DrainResult) => {
+      if (job.data?.organizationId !== org) return;
+      worker.off('completed', onCompleted);
+      resolve(result);
+    };
+    worker.on('completed', onCompleted);
+  });
+}
+
 describe('drain through BullMQ', () => {
   it('a trigger drains the organization, and a paused one waits until resumed', async () => {
     const service = await ctx.startService({ api: false, worker: true });
@@ -54,10 +73,13 @@ describe('drain through BullMQ', () => {
         .poll(() => statusOf('org_trigger'), { timeout: 10_000 })
         .toEqual({ applied: 33 });
 
+      // No drain waits or runs any more, so the one seen below is the trigger's.
+      await expect.poll(() => drainJobsLeft(service.resources.drainQueue)).toBe(0);
       await pauseOrganization(ctx.db, 'org_trigger');
       await storeEvents(ctx.db, [userDeleted('org_trigger', 3, Date.UTC(2026, 9, 2))]);
+      const drained = nextDrainOf(service.worker!.drainWorker, 'org_trigger');
       await triggerDrain(service.resources.drainQueue, 'org_trigger');
-      await new Promise((r) => setTimeout(r, 500));
+      expect(await drained).toMatchObject({ applied: 0, paused: true });
       expect(await statusOf('org_trigger')).toEqual({ applied: 33, pending: 1 });
 
       await resumeOrganization(ctx.db, 'org_trigger');

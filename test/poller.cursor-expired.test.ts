@@ -7,11 +7,10 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import { QUEUES } from '../common/queues.ts';
-import type { Service } from '../common/service.ts';
-import { triggerDrain } from '../common/triggers.ts';
+import { reconcileJobId, triggerDrain } from '../common/triggers.ts';
 import { findPollCursor } from '../db/repositories/poll-cursors.repository.ts';
+import type { Service } from '../service.ts';
 import { EVENTS_CURSOR, pollEvents } from '../worker/poller/poll-events.ts';
-import { RECONCILE_ALL_JOB_ID } from '../worker/reconciler/queue-reconcile.ts';
 import { databaseShape, drained, upstreamShape } from './fake-workos/compare.ts';
 import { seedWorld, type World } from './fake-workos/seed.ts';
 import { type FakeWorkOS, startFakeWorkOS } from './fake-workos/server.ts';
@@ -112,7 +111,7 @@ describe('a cursor older than the Events API keeps', () => {
       const reconcile = await reconciles();
       expect(reconcile).toHaveLength(1);
       expect(reconcile[0]?.data).toEqual({});
-      expect(reconcile[0]?.opts.deduplication?.id).toBe(RECONCILE_ALL_JOB_ID);
+      expect(reconcile[0]?.opts.deduplication?.id).toBe(reconcileJobId());
     } finally {
       await queue.close();
     }

@@ -51,12 +51,16 @@ describe('pollEvents', () => {
       expect(fake.requests[0]?.query.range_start).toBeDefined();
       expect(fake.requests[0]?.query.after).toBeUndefined();
 
+      // The process dies while the second page is on its way: aborted before the
+      // fake sends that answer, so the answer can never arrive first.
       const controller = new AbortController();
-      fake.inject({ path: '/events', delayMs: 300 });
+      fake.beforeReply = (request) => {
+        if (request.path === '/events') controller.abort(new Error('process killed'));
+      };
       const crashed = pollEvents(first, { retry: FAST_RETRY, signal: controller.signal });
-      setTimeout(() => controller.abort(new Error('process killed')), 50);
       await expect(crashed).rejects.toThrow('process killed');
     } finally {
+      fake.beforeReply = undefined;
       await first.close();
     }
     const saved = await findPollCursor(ctx.db, EVENTS_CURSOR);
@@ -203,10 +207,16 @@ describe('one poll at a time', () => {
     const a = ctx.openResources(local.env);
     const b = ctx.openResources(local.env);
     try {
-      local.inject({ path: '/events', delayMs: 400 });
+      // The first poll's answer is held until the second poll has returned, so the
+      // first one surely holds the lock all the while.
+      let secondDone: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        secondDone = resolve;
+      });
+      local.beforeReply = () => held;
       const slow = pollEvents(a, { retry: FAST_RETRY });
       await waitFor('the first poll to ask for events', () => local.requests.length > 0);
-      const second = await pollEvents(b, { retry: FAST_RETRY });
+      const second = await pollEvents(b, { retry: FAST_RETRY }).finally(secondDone);
       expect(second.status).toBe('busy');
       expect((await slow).status).toBe('done');
       expect(local.requests.filter((r) => r.path === '/events')).toHaveLength(1);

@@ -4,8 +4,8 @@
 // WorkOS signs them) of an API process; the poller runs as the worker runs it, a
 // BullMQ job scheduler.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../common/service.ts';
 import { findPollCursor } from '../db/repositories/poll-cursors.repository.ts';
+import type { Service } from '../service.ts';
 import { EVENTS_CURSOR } from '../worker/poller/poll-events.ts';
 import { databaseShape, drained, upstreamShape } from './fake-workos/compare.ts';
 import { seedWorld, type World } from './fake-workos/seed.ts';

@@ -3,10 +3,10 @@
 // error that repeating cannot fix, and stores an invalid event as dead without
 // stopping.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createWorkOSClient } from '../common/workos-client.ts';
-import { parseRetryAfter, WorkOSRequestError } from '../common/workos-retry.ts';
 import { findPollCursor } from '../db/repositories/poll-cursors.repository.ts';
 import { EVENTS_CURSOR, pollEvents } from '../worker/poller/poll-events.ts';
+import { createWorkOSClient } from '../worker/workos/client.ts';
+import { parseRetryAfter, WorkOSRequestError } from '../worker/workos/retry.ts';
 import { seedWorld } from './fake-workos/seed.ts';
 import { type FakeWorkOS, startFakeWorkOS } from './fake-workos/server.ts';
 import { useTestContext } from './support/context.ts';

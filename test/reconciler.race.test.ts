@@ -5,8 +5,8 @@
 // be taken for gone upstream: that deprovisioned a user who had just joined, for
 // good (the next read's upstream object, older than the synthetic deletion, lost).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../common/service.ts';
 import { triggerDrain } from '../common/triggers.ts';
+import type { Service } from '../service.ts';
 import { reconcileOrganization } from '../worker/reconciler/reconcile-organization.ts';
 import { databaseShape, drained, upstreamShape } from './fake-workos/compare.ts';
 import { seedWorld, type World } from './fake-workos/seed.ts';

@@ -4,8 +4,8 @@
 // difference and changes nothing; a second resync finds nothing to do.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../common/service.ts';
 import { triggerDrain } from '../common/triggers.ts';
+import type { Service } from '../service.ts';
 import {
   reconcileOrganization,
   UnknownOrganizationError,

@@ -8,15 +8,12 @@ import { pino } from 'pino';
 import type { Config } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { openResources } from '../../common/resources.ts';
-import { WorkOSRequestError } from '../../common/workos-retry.ts';
 import {
-  MassDeletionError,
-  ReconcileBusyError,
-  type ReconcileProgress,
-  type ReconcileResult,
-  reconcileOrganization,
-  UnknownOrganizationError,
-} from '../../worker/reconciler/reconcile-organization.ts';
+  ResyncError,
+  type ResyncProgress,
+  type ResyncResult,
+  resyncOrganization,
+} from '../../worker/resync.ts';
 import { type CliContext, CliError } from '../context.ts';
 
 interface ResyncOptions {
@@ -38,7 +35,7 @@ function progressPrinter(cli: CliContext, tty: boolean) {
   let last = 0;
   let shown = false;
   return {
-    update(p: ReconcileProgress) {
+    update(p: ResyncProgress) {
       const now = Date.now();
       if (now - last < (tty ? 200 : 5_000) && p.phase !== 'comparing' && p.phase !== 'storing')
         return;
@@ -60,12 +57,12 @@ function progressPrinter(cli: CliContext, tty: boolean) {
   };
 }
 
-function printResult(cli: CliContext, r: ReconcileResult): void {
+function printResult(cli: CliContext, r: ResyncResult): void {
   const total = r.events;
   cli.out(
     `${r.organizationId}: ${total === 0 ? 'in step, nothing to change' : `${total} changes`}${r.dryRun ? ' (dry run: nothing written)' : ''}`,
   );
-  const sizes = (s: ReconcileResult['upstream']) =>
+  const sizes = (s: ResyncResult['upstream']) =>
     `${s.directories} directories, ${s.users} users, ${s.groups} groups, ${s.memberships} memberships`;
   cli.out(`  WorkOS:  ${sizes(r.upstream)}`);
   cli.out(`  dirsync: ${sizes(r.local)}`);
@@ -104,7 +101,7 @@ export function registerResync(program: Command, cli: CliContext): void {
       const resources = openResources(config, logger);
       const progress = progressPrinter(cli, process.stderr.isTTY === true);
       try {
-        const result = await reconcileOrganization(resources, options.org, {
+        const result = await resyncOrganization(resources, options.org, {
           dryRun: options.dryRun,
           force: options.force,
           onProgress: (p) => progress.update(p),
@@ -114,19 +111,13 @@ export function registerResync(program: Command, cli: CliContext): void {
         else printResult(cli, result);
       } catch (err) {
         progress.done();
-        if (err instanceof UnknownOrganizationError) {
-          throw new CliError(err.message, 2, 'unknown_organization');
-        }
-        if (err instanceof MassDeletionError) {
+        if (!(err instanceof ResyncError)) throw err;
+        if (err.code === 'mass_deletion' && err.result) {
           if (options.json) cli.out(JSON.stringify(err.result));
           else printResult(cli, err.result);
-          throw new CliError(`${err.message} with --force`, 1, 'mass_deletion');
+          throw new CliError(`${err.message} with --force`, 1, err.code);
         }
-        if (err instanceof ReconcileBusyError) throw new CliError(err.message, 1, 'busy');
-        if (err instanceof WorkOSRequestError) {
-          throw new CliError(err.message, 1, 'workos_request_failed');
-        }
-        throw err;
+        throw new CliError(err.message, err.code === 'unknown_organization' ? 2 : 1, err.code);
       } finally {
         await resources.close();
         logger.flush();

@@ -1,8 +1,8 @@
 // Organizations: created when their first event is drained; paused and resumed by
-// operators; their deprovisioning policy is set by the application.
+// operators. Their deprovisioning policy is a column the application writes itself.
 import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
-import type { DeprovisionPolicy, Organization } from '../tables/organizations.table.ts';
+import type { Organization } from '../tables/organizations.table.ts';
 
 export async function ensureOrganization(db: Executor, id: string): Promise<Organization> {
   await db
@@ -47,13 +47,6 @@ export async function organizationsToReconcile(db: Executor): Promise<string[]> 
   return rows.map((r) => r.id);
 }
 
-export async function findOrganization(
-  db: Executor,
-  id: string,
-): Promise<Organization | undefined> {
-  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 /** Whether an organization is known: it has a row or at least one inbox event. */
 export async function organizationExists(db: Executor, id: string): Promise<boolean> {
   const row = await db
@@ -85,20 +78,6 @@ export async function resumeOrganization(db: Executor, id: string): Promise<Orga
   return db
     .updateTable('organizations')
     .set({ paused_at: null })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow();
-}
-
-export async function setDeprovisionPolicy(
-  db: Executor,
-  id: string,
-  policy: DeprovisionPolicy,
-): Promise<Organization> {
-  await ensureOrganization(db, id);
-  return db
-    .updateTable('organizations')
-    .set({ deprovision_policy: policy })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow();

@@ -3,7 +3,7 @@
 // active memberships. Equal shapes mean dirsync is in step with upstream.
 import type { Database } from '../../db/database.ts';
 import { membershipKey } from '../../worker/membership-key.ts';
-import { activeMemberships } from '../../worker/reconciler/load-local.ts';
+import { loadLocal } from '../../worker/reconciler/load-local.ts';
 import type { FakeWorkOSStore } from './store.ts';
 
 export interface DirectoryShape {
@@ -51,7 +51,8 @@ export async function databaseShape(db: Database, organizationId: string): Promi
       .where('organization_id', '=', organizationId)
       .where('deleted_at', 'is', null)
       .execute(),
-    activeMemberships(db, organizationId),
+    // The reconciler's own view of the active memberships (membershipKey → time).
+    loadLocal(db, organizationId).then((local) => local.memberships.keys()),
   ]);
   return {
     users: sorted(

@@ -4,7 +4,7 @@
 // /work/shared/fixtures/workos), so the state API and the Events API agree, as
 // they do upstream. Tests take the returned event to deliver it as a webhook, or
 // "lose" it by not delivering it.
-import { createUlidFactory } from '../../common/ulid.ts';
+import { createUlidFactory } from '../../worker/workos/ulid.ts';
 
 export interface WireEvent {
   object: 'event';

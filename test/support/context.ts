@@ -8,9 +8,9 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { type Config, loadConfig, withOverrides } from '../../common/config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
 import { openResources, type Resources } from '../../common/resources.ts';
-import { type Service, startService } from '../../common/service.ts';
 import { createDatabase, type Database } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
+import { type Service, startService } from '../../service.ts';
 import { failOnLeaks, track } from './leaks.ts';
 
 export interface TestContext {

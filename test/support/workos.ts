@@ -1,7 +1,7 @@
 // Helpers for tests that talk to the fake WorkOS: a retry policy with short waits
 // (the behaviour is the production one, only the backoff is smaller), and polling
 // for a condition instead of sleeping.
-import type { RetryPolicy } from '../../common/workos-retry.ts';
+import type { RetryPolicy } from '../../worker/workos/retry.ts';
 
 export const FAST_RETRY: RetryPolicy = Object.freeze({
   retries: 5,

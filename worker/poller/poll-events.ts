@@ -20,17 +20,6 @@ import { DIRECTORY_EVENT_TYPES } from '../../common/events.ts';
 import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
-import {
-  createWorkOSClient,
-  getListPage,
-  type WirePage,
-  type WorkOSClient,
-} from '../../common/workos-client.ts';
-import {
-  type RetryPolicy,
-  WorkOSRequestError,
-  withWorkOSRetry,
-} from '../../common/workos-retry.ts';
 import type { Database } from '../../db/database.ts';
 import { withAdvisoryLock } from '../../db/locks.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
@@ -42,6 +31,13 @@ import {
 } from '../../db/repositories/poll-cursors.repository.ts';
 import type { PollCursor } from '../../db/tables/poll-cursors.table.ts';
 import { queueReconcileAll } from '../reconciler/queue-reconcile.ts';
+import {
+  createWorkOSClient,
+  getListPage,
+  type WirePage,
+  type WorkOSClient,
+} from '../workos/client.ts';
+import { type RetryPolicy, WorkOSRequestError, withWorkOSRetry } from '../workos/retry.ts';
 import { createDrainTriggers, type DrainTriggers } from './drain-triggers.ts';
 
 /** The cursor row of the WorkOS Events API stream. */

@@ -3,9 +3,9 @@
 // which gives the memberships without a request per group). Every request to
 // /directory_users, retries included, goes through the per-directory rate limiter.
 import type { Logger } from '../../common/logger.ts';
-import { getListPage, type WorkOSClient } from '../../common/workos-client.ts';
-import { type RetryPolicy, withWorkOSRetry } from '../../common/workos-retry.ts';
 import { membershipKey } from '../membership-key.ts';
+import { getListPage, type WorkOSClient } from '../workos/client.ts';
+import { type RetryPolicy, withWorkOSRetry } from '../workos/retry.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
 /** Objects as WorkOS's list endpoints return them (snake_case); only what we read is typed. */

@@ -79,14 +79,6 @@ async function activeMembershipTimes(
   );
 }
 
-/** The active memberships of an organization, as membershipKey(group, user) of WorkOS ids. */
-export async function activeMemberships(
-  db: Executor,
-  organizationId: string,
-): Promise<Set<string>> {
-  return new Set((await activeMembershipTimes(db, organizationId)).keys());
-}
-
 export async function loadLocal(db: Executor, organizationId: string): Promise<LocalState> {
   const [directories, users, groups, memberships] = await Promise.all([
     directoriesOfOrganization(db, organizationId),

@@ -5,9 +5,7 @@
 import { Queue } from 'bullmq';
 import { QUEUES } from '../../common/queues.ts';
 import type { Resources } from '../../common/resources.ts';
-import { queueReconcile, type ReconcileQueue, reconcileJobId } from '../../common/triggers.ts';
-
-export const RECONCILE_ALL_JOB_ID = reconcileJobId();
+import { queueReconcile, type ReconcileQueue } from '../../common/triggers.ts';
 
 /** Resolves once the job is in Redis; throws (after at most 5 s) when it could not be. */
 export async function queueReconcileAll(

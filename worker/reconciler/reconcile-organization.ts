@@ -15,9 +15,6 @@
 import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
-import { ulid } from '../../common/ulid.ts';
-import { createWorkOSClient, type WorkOSClient } from '../../common/workos-client.ts';
-import type { RetryPolicy } from '../../common/workos-retry.ts';
 import type { Database } from '../../db/database.ts';
 import { withAdvisoryLock } from '../../db/locks.ts';
 import { insertEvents } from '../../db/repositories/inbox.repository.ts';
@@ -26,6 +23,9 @@ import {
   markOrganizationReconciled,
   organizationExists,
 } from '../../db/repositories/organizations.repository.ts';
+import { createWorkOSClient, type WorkOSClient } from '../workos/client.ts';
+import type { RetryPolicy } from '../workos/retry.ts';
+import { ulid } from '../workos/ulid.ts';
 import { type Change, diffOrganization, type ReconcileDiff } from './diff.ts';
 import { type FetchProgress, fetchUpstream } from './fetch-upstream.ts';
 import { type LocalState, loadLocal } from './load-local.ts';

@@ -11,11 +11,11 @@
 // client keeps the event byte-for-byte what a webhook would have carried.
 //
 // Who retries: the SDK's built-in retry is off (`maxRetries: 0`); `withWorkOSRetry`
-// (workos-retry.ts) is the only retry loop, so waits are logged, bounded and
+// (retry.ts) is the only retry loop, so waits are logged, bounded and
 // honour `Retry-After` exactly once instead of twice.
 import { WorkOS } from '@workos-inc/node';
-import type { Config } from './config.ts';
-import { parseRetryAfter } from './workos-retry.ts';
+import type { Config } from '../../common/config.ts';
+import { parseRetryAfter } from './retry.ts';
 
 export type WorkOSClient = Pick<WorkOS, 'get'>;
 

@@ -2,12 +2,12 @@
 // process. Migrates at start-up unless MIGRATE_ON_START=false. On SIGTERM/SIGINT it
 // stops taking work, lets in-flight work finish, closes pools, within a bounded time.
 import type { FastifyInstance } from 'fastify';
-import { ensureDatabase, migrateToLatest } from '../db/migrate.ts';
-import type { MetricsServer } from '../worker/metrics-server.ts';
-import type { WorkerHandle } from '../worker/worker.ts';
-import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createLogger, type Logger } from './logger.ts';
-import { openResources, type Resources } from './resources.ts';
+import { type Config, ConfigError, loadConfig } from './common/config.ts';
+import { createLogger, type Logger } from './common/logger.ts';
+import { openResources, type Resources } from './common/resources.ts';
+import { ensureDatabase, migrateToLatest } from './db/migrate.ts';
+import type { MetricsServer } from './worker/metrics-server.ts';
+import type { WorkerHandle } from './worker/worker.ts';
 
 export interface ServiceOptions {
   api: boolean;
@@ -45,20 +45,20 @@ export async function startService(
     // HTTP stack (Fastify, the dashboard), nor an API process the appliers.
     let worker: WorkerHandle | undefined;
     if (options.worker) {
-      const { startWorker } = await import('../worker/worker.ts');
+      const { startWorker } = await import('./worker/worker.ts');
       worker = await startWorker(resources);
     }
     let server: FastifyInstance | undefined;
     let address: string | undefined;
     if (options.api) {
-      const { buildServer } = await import('../api/server.ts');
+      const { buildServer } = await import('./api/server.ts');
       server = await buildServer(resources);
       address = await server.listen({ host: config.HOST, port: config.PORT });
     }
     // With the API in the process its /metrics has the worker's counters too.
     let metricsServer: MetricsServer | undefined;
     if (worker && !options.api && config.WORKER_METRICS_PORT > 0) {
-      const { startMetricsServer } = await import('../worker/metrics-server.ts');
+      const { startMetricsServer } = await import('./worker/metrics-server.ts');
       metricsServer = await startMetricsServer(resources.metrics.registry, logger, {
         host: config.HOST,
         port: config.WORKER_METRICS_PORT,

@@ -4,8 +4,8 @@
 // because repeating it cannot help.
 import { RateLimitExceededException } from '@workos-inc/node';
 import pRetry, { AbortError } from 'p-retry';
-import { toError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { toError } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 
 export interface RetryPolicy {
   /** Retries of 5xx, timeouts and network errors. */
