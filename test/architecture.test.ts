@@ -158,9 +158,9 @@ describe('architecture', () => {
     ).toEqual(['db/a.ts', 'api/b.ts']);
   });
 
-  // A test once the drain's and the reconciler's queries have moved into db/:
-  // expect(files.filter((f) => !f.startsWith('db/')).flatMap((f) => sqlSites(f))).toEqual([]);
-  it.todo('writes SQL only in db/ (tests and benchmarks aside)');
+  it('writes SQL only in db/ (tests and benchmarks aside)', () => {
+    expect(files.filter((f) => !f.startsWith('db/')).flatMap((f) => sqlSites(f))).toEqual([]);
+  });
 
   it('finds SQL where it is written (the check itself)', () => {
     const text = [
