@@ -14,9 +14,9 @@ import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
 import { toInboxEvent } from '../common/inbox-row.ts';
 import { createLogger } from '../common/logger.ts';
-import { SESSIONS_REVOKED_CHANNEL, type SessionsRevokedMessage } from '../common/queues.ts';
 import { createRedis } from '../common/redis.ts';
 import { openResources } from '../common/resources.ts';
+import { parseRevocationMessage, sessionsRevokedKey } from '../common/revocation-message.ts';
 import { triggerDrain, triggerDrains } from '../common/triggers.ts';
 import type { Database } from '../db/database.ts';
 import { insertEvents } from '../db/repositories/inbox.repository.ts';
@@ -234,9 +234,9 @@ async function main() {
     workerMemory.reset();
 
     const revokedAt = new Map<string, number>();
-    await subscriber.subscribe(SESSIONS_REVOKED_CHANNEL);
+    await subscriber.subscribe(sessionsRevokedKey(config.REDIS_PREFIX));
     subscriber.on('message', (_channel, message) => {
-      const m = JSON.parse(message) as SessionsRevokedMessage;
+      const m = parseRevocationMessage(message);
       if (!revokedAt.has(m.userId)) revokedAt.set(m.userId, performance.now());
     });
 

@@ -97,6 +97,15 @@ const schema = z.object({
     .refine((days) => days === 0 || days >= 30, { error: 'expected 0 or at least 30' })
     .default(90),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10_000),
+  // Entries kept in the revocation stream (XADD MAXLEN ~): at least a day of
+  // revocations at the benchmark's rate (one deprovisioning every 50 ms, 20/s:
+  // 1,728,000 a day), so an application instance away for a day catches up.
+  REVOCATION_STREAM_MAXLEN: int(1).default(2_000_000),
+  // Sent outbox rows are deleted this many hours after they were sent.
+  REVOCATION_OUTBOX_RETENTION_HOURS: int(1, 87_600).default(24),
+  // The relay is woken at once after a revoking commit in its own process; this poll
+  // finds rows written by other processes and retries after a crash.
+  REVOCATION_RELAY_POLL_MS: int(10, 60_000).default(1_000),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;

@@ -46,6 +46,22 @@ export function createMetrics() {
       help: 'Sessions revoked by deprovisioning.',
       registers: [registry],
     }),
+    revocationsRelayed: new Counter({
+      name: 'dirsync_revocations_relayed_total',
+      help: 'Revocation messages sent from the outbox to Redis (a redelivery counts again).',
+      registers: [registry],
+    }),
+    revocationPublishFailures: new Counter({
+      name: 'dirsync_revocation_publish_failures_total',
+      help: 'Relay passes that could not send revocation messages to Redis (retried).',
+      registers: [registry],
+    }),
+    revocationDeliveryLatency: new Histogram({
+      name: 'dirsync_event_to_revocation_delivered_seconds',
+      help: 'From an event being received to its revocation message being sent to Redis.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [registry],
+    }),
     deadEvents: new Counter({
       name: 'dirsync_dead_events_total',
       help: 'Events parked as dead after failing past the attempt limit.',

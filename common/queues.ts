@@ -24,16 +24,6 @@ export interface JobPayloads {
   'prune-inbox': Record<string, never>;
 }
 
-/** Redis channel on which running app instances learn of revoked sessions. */
-export const SESSIONS_REVOKED_CHANNEL = 'dirsync:sessions:revoked';
-
-export interface SessionsRevokedMessage {
-  userId: string;
-  organizationId: string;
-  sessionIds: string[];
-  reason: string;
-}
-
 /** The deduplication id of an organization's drain trigger. */
 export function drainJobId(organizationId: string): string {
   return `drain:${organizationId}`;

@@ -11,6 +11,7 @@ import type { GroupsTable } from './tables/groups.table.ts';
 import type { InboxTable } from './tables/inbox.table.ts';
 import type { OrganizationsTable } from './tables/organizations.table.ts';
 import type { PollCursorsTable } from './tables/poll-cursors.table.ts';
+import type { RevocationOutboxTable } from './tables/revocation-outbox.table.ts';
 import type { SessionsTable } from './tables/sessions.table.ts';
 import type { UsersTable } from './tables/users.table.ts';
 
@@ -24,6 +25,7 @@ export interface DB {
   audit_log: AuditLogTable;
   inbox: InboxTable;
   poll_cursors: PollCursorsTable;
+  revocation_outbox: RevocationOutboxTable;
 }
 
 export type Database = Kysely<DB>;

@@ -157,6 +157,7 @@ describe('db migrations', () => {
       'kysely_migration_lock',
       'organizations',
       'poll_cursors',
+      'revocation_outbox',
       'sessions',
       'users',
     ]);

@@ -2,9 +2,10 @@
 // sent them, with the exact rows each one leaves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/logger.ts';
-import { SESSIONS_REVOKED_CHANNEL } from '../common/queues.ts';
 import type { Resources } from '../common/resources.ts';
+import { sessionsRevokedKey } from '../common/revocation-message.ts';
 import { drainOrganization } from '../worker/drain/drain-organization.ts';
+import { relayOnce } from '../worker/relay/revocation-relay.ts';
 import { useTestContext } from './support/context.ts';
 import {
   FIXTURE_DIRECTORY,
@@ -173,7 +174,7 @@ describe('drain: the recorded fixtures, in order', () => {
     ]);
   });
 
-  it('dsync.user.deleted deprovisions: deactivated, every session revoked, one message published', async () => {
+  it('dsync.user.deleted deprovisions: deactivated, every session revoked, one message relayed', async () => {
     const u = await user();
     const sessions = await ctx.db
       .insertInto('sessions')
@@ -182,7 +183,7 @@ describe('drain: the recorded fixtures, in order', () => {
       .execute();
     const subscriber = ctx.redis();
     const messages: unknown[] = [];
-    await subscriber.subscribe(SESSIONS_REVOKED_CHANNEL);
+    await subscriber.subscribe(sessionsRevokedKey(ctx.config.REDIS_PREFIX));
     subscriber.on('message', (_channel, message) => messages.push(JSON.parse(message)));
     try {
       await apply('dsync.user.deleted');
@@ -218,16 +219,20 @@ describe('drain: the recorded fixtures, in order', () => {
           },
         },
       ]);
+      // The drain wrote the message to the outbox; the relay (not running here) sends it.
+      expect(await relayOnce(resources)).toEqual({ kind: 'sent', count: 1, more: false });
       await expect
-        // By user: other test files may publish for the fixture organization at the
-        // same time on this channel (its name is public, so not prefixed per file).
-        .poll(() => messages.filter((m) => (m as { userId: string }).userId === u.id))
+        .poll(() => messages)
         .toEqual([
           {
+            v: 1,
+            id: expect.stringMatching(/^\d+$/),
             userId: u.id,
             organizationId: FIXTURE_ORG,
             sessionIds: expect.arrayContaining(sessions.map((s) => s.id)),
             reason: 'user_deleted',
+            eventId: fixture('dsync.user.deleted').id,
+            revokedAt: expect.any(String),
           },
         ]);
     } finally {

@@ -9,6 +9,8 @@ import { drainOrganization } from './drain/drain-organization.ts';
 import { pollEvents } from './poller/poll-events.ts';
 import { pruneOldEvents } from './prune-inbox.ts';
 import { reconcileScheduled } from './reconciler/reconcile-scheduled.ts';
+import { registerOutboxMetrics } from './relay/outbox-metrics.ts';
+import { type RevocationRelay, startRelay } from './relay/revocation-relay.ts';
 import { keepScheduled, type ScheduledName } from './schedules.ts';
 import { sweep } from './sweeper.ts';
 
@@ -18,6 +20,7 @@ export interface WorkerHandle {
   reconcileWorker: Worker;
   maintenanceQueue: Queue;
   reconcileQueue: Queue;
+  relay: RevocationRelay;
   stop(): Promise<void>;
 }
 
@@ -37,6 +40,9 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     logger.warn({ err }, 'redis not ready at start-up; the worker will wait for it');
   });
   const options = { connection, prefix: config.REDIS_PREFIX };
+  // Sends the revocation outbox to Redis; every worker runs one, one sends at a time.
+  const relay = startRelay(resources);
+  registerOutboxMetrics(resources.metrics.registry, resources.db);
 
   const drainWorker = new Worker<JobPayloads['drain-organization']>(
     QUEUES.drain,
@@ -49,6 +55,7 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
       return drainOrganization(resources, organizationId, {
         log,
         lastAttempt: isLastAttempt(job),
+        revocationsCommitted: relay.nudge,
       });
     },
     {
@@ -109,6 +116,7 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     reconcileWorker,
     maintenanceQueue,
     reconcileQueue,
+    relay,
     stop() {
       // Worker.close() waits for active jobs to finish; new jobs are not taken.
       stopping ??= (async () => {
@@ -119,6 +127,9 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
           reconcileWorker.close(),
         ]);
         await Promise.all([maintenanceQueue.close(), reconcileQueue.close()]);
+        // After the drains; what they committed and the relay did not send yet stays
+        // in the outbox for the next worker's first pass.
+        await relay.stop();
         connection.disconnect();
       })();
       return stopping;

@@ -8,6 +8,10 @@ import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
 import { findPendingEvent, recordEventFailure } from '../../db/repositories/inbox.repository.ts';
+import {
+  appendRevocations,
+  type OutboxEntry,
+} from '../../db/repositories/revocation-outbox.repository.ts';
 import { applyBatch, type BatchResult, lockOrganization } from './apply-batch.ts';
 import {
   BatchFailedError,
@@ -17,7 +21,6 @@ import {
   OrganizationBusyError,
   rootOfBatchError,
 } from './errors.ts';
-import { publishRevocations } from './revoke-sessions.ts';
 
 export interface DrainOptions {
   log: Logger;
@@ -30,6 +33,8 @@ export interface DrainOptions {
    * restarting must not charge innocent events).
    */
   lastAttempt?: boolean;
+  /** Called after a batch that revoked sessions committed: wakes the outbox relay. */
+  revocationsCommitted?: () => void;
 }
 
 export interface DrainResult {
@@ -42,6 +47,20 @@ export interface DrainResult {
 
 type Drainer = Pick<Resources, 'db' | 'redis' | 'drainQueue' | 'metrics' | 'config'>;
 
+function outboxEntries(
+  organizationId: string,
+  batch: Extract<BatchResult, { kind: 'done' }>,
+): OutboxEntry[] {
+  return batch.revoked.map((r) => ({
+    organizationId,
+    userId: r.userId,
+    sessionIds: r.sessionIds,
+    reason: r.reason,
+    eventId: r.eventId,
+    eventReceivedAt: batch.receivedAt.get(r.eventId) ?? null,
+  }));
+}
+
 async function runBatch(
   resources: Drainer,
   organizationId: string,
@@ -52,9 +71,14 @@ async function runBatch(
   return pRetry(
     async () => {
       const end = resources.metrics.applyLatency.startTimer();
-      const result = await resources.db
-        .transaction()
-        .execute((trx) => applyBatch(trx, organizationId, limit, after));
+      const result = await resources.db.transaction().execute(async (trx) => {
+        const batch = await applyBatch(trx, organizationId, limit, after);
+        // The revocation messages, last in the revoking transaction (the outbox's
+        // writer lock is held from this insert to the commit).
+        if (batch.kind === 'done')
+          await appendRevocations(trx, outboxEntries(organizationId, batch));
+        return batch;
+      });
       end();
       return result;
     },
@@ -117,7 +141,7 @@ async function recordFailure(
 
 /**
  * After a batch committed: its outcomes counted (dead events alerted), its
- * revocations measured and published to running application instances.
+ * revocations measured (their messages are in the outbox, for the relay).
  */
 async function reportBatch(
   resources: Drainer,
@@ -147,10 +171,6 @@ async function reportBatch(
       resources.metrics.revocationLatency.observe((committedAt - receivedAt.getTime()) / 1000);
     resources.metrics.sessionsRevoked.inc(revoked.sessionIds.length);
   }
-  await publishRevocations(resources.redis, organizationId, batch.revoked).catch((err) =>
-    // The sessions are revoked in Postgres; the message only speeds up caches.
-    log.warn({ err }, 'could not publish session revocations'),
-  );
 }
 
 export async function drainOrganization(
@@ -207,6 +227,7 @@ export async function drainOrganization(
     const last = batch.events[batch.events.length - 1]!;
     after = { occurredAt: last.occurred_at, eventId: last.event_id };
     await reportBatch(resources, organizationId, batch, result, log);
+    if (batch.revoked.length > 0) options.revocationsCommitted?.();
     if (isolating > 0 && --isolating === 0) limit = fullLimit;
     if (performance.now() - started > yieldAfterMs) {
       await triggerDrain(resources.drainQueue, organizationId);

@@ -1,8 +1,6 @@
 // Revoking sessions: one UPDATE for every user a batch deprovisioned, inside the
-// batch's transaction; after commit, one message per user on the Redis channel so
-// running application instances drop cached sessions.
-import { SESSIONS_REVOKED_CHANNEL, type SessionsRevokedMessage } from '../../common/queues.ts';
-import type { Redis } from '../../common/redis.ts';
+// batch's transaction. Their messages go to the revocation outbox in the same
+// transaction (drain-organization.ts); the worker's relay sends them to Redis.
 import type { Transaction } from '../../db/database.ts';
 import { revokeSessionsOfUsers } from '../../db/repositories/sessions.repository.ts';
 import type { Revocation } from '../apply/effects.ts';
@@ -30,23 +28,4 @@ export async function revokeSessions(
   return revocations
     .map((r) => ({ ...r, sessionIds: byUser.get(r.userId) ?? [] }))
     .filter((r) => r.sessionIds.length > 0);
-}
-
-export async function publishRevocations(
-  redis: Redis,
-  organizationId: string,
-  revoked: readonly RevokedSessions[],
-): Promise<void> {
-  if (revoked.length === 0) return;
-  const pipeline = redis.pipeline();
-  for (const r of revoked) {
-    const message: SessionsRevokedMessage = {
-      userId: r.userId,
-      organizationId,
-      sessionIds: r.sessionIds,
-      reason: r.reason,
-    };
-    pipeline.publish(SESSIONS_REVOKED_CHANNEL, JSON.stringify(message));
-  }
-  await pipeline.exec();
 }
