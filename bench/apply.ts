@@ -8,7 +8,12 @@
 //     visible), p50/p99, and from POST to the sessions' revoked_at (the revoking
 //     transaction's time, a little before its commit); a user never revoked is a
 //     failure (the run exits 1);
-//  4. the worker process's peak memory.
+//     The example application (examples/session-app) caches those users' sessions
+//     as valid beforehand: from POST to the app refusing them (its revocation
+//     listener dropped them), p50/p99;
+//  4. the worker process's peak memory;
+//  5. fan-out revocations: every fan-out user deprovisioned at once (one session
+//     each): the outbox relay's throughput and its backlog, sampled while it runs.
 // The last line is one JSON object with every figure.
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -20,8 +25,10 @@ import { parseRevocationMessage, sessionsRevokedKey } from '../common/revocation
 import { triggerDrain, triggerDrains } from '../common/triggers.ts';
 import type { Database } from '../db/database.ts';
 import { insertEvents } from '../db/repositories/inbox.repository.ts';
+import { revocationBacklog } from '../db/repositories/revocation-outbox.repository.ts';
 import { initialSync, userDeleted } from '../test/support/directory.ts';
 import type { WireEvent } from '../test/support/events.ts';
+import { startRevocationProbe } from './revocation-probe.ts';
 import {
   benchConfig,
   dropSchema,
@@ -191,6 +198,79 @@ async function rawUpsertRate(
   }
 }
 
+/**
+ * Every fan-out user (already applied) gets a session, then is deprovisioned, all
+ * organizations at once: the relay's throughput, and whether its backlog keeps up
+ * with the drains (sampled every 100 ms).
+ */
+async function fanOutRevocations(
+  db: Database,
+  drainQueue: Parameters<typeof triggerDrains>[0],
+  orgs: readonly string[],
+) {
+  const users = await db
+    .selectFrom('users')
+    .select(['id', 'directory_user_id', 'organization_id'])
+    .where('organization_id', 'like', 'org_fan_%')
+    .execute();
+  await sql`insert into sessions (user_id) select id from users where organization_id like 'org_fan_%'`.execute(
+    db,
+  );
+  report(
+    `fan-out revocations: deprovisioning ${users.length} users of ${orgs.length} organizations …`,
+  );
+  const prefix = (org: string) => `directory_user_${org}_`;
+  const t0 = Date.UTC(2026, 11, 1);
+  await store(
+    db,
+    users.map((u) =>
+      userDeleted(
+        u.organization_id,
+        Number(u.directory_user_id.slice(prefix(u.organization_id).length)),
+        t0,
+      ),
+    ),
+  );
+  let maxBacklog = 0;
+  let backlogAtDrainEnd = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      maxBacklog = Math.max(maxBacklog, (await revocationBacklog(db)).unsent);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const started = performance.now();
+  await triggerDrains(drainQueue, orgs);
+  await waitFor(async () => (await pending(db)) === 0, 600_000, 50);
+  const drainSeconds = (performance.now() - started) / 1000;
+  backlogAtDrainEnd = (await revocationBacklog(db)).unsent;
+  const drained = performance.now();
+  await waitFor(async () => (await revocationBacklog(db)).unsent === 0, 600_000, 20);
+  const relaySeconds = (performance.now() - started) / 1000;
+  const emptyAfterMs = performance.now() - drained;
+  sampling = false;
+  await sampler;
+  const revocations = Number(
+    (
+      await sql<{
+        n: number;
+      }>`select count(*)::int as n from revocation_outbox where organization_id like 'org_fan_%'`.execute(
+        db,
+      )
+    ).rows[0]!.n,
+  );
+  return {
+    revocations,
+    drainSeconds,
+    relaySeconds,
+    relayPerSecond: revocations / relaySeconds,
+    maxBacklog,
+    backlogAtDrainEnd,
+    emptyAfterMs,
+  };
+}
+
 async function main() {
   const db = await freshSchema(config);
   const resources = openResources(config, logger);
@@ -213,6 +293,7 @@ async function main() {
   const api = await startProcess('api/main.ts', config);
   const workerMemory = memorySampler(worker.child.pid!);
   const subscriber = createRedis(config, 'subscriber');
+  let probe: Awaited<ReturnType<typeof startRevocationProbe>> | undefined;
   try {
     // Organizations whose users get deprovisioned during the bulk sync, each user with sessions.
     const revokeOrgs = Array.from({ length: REVOKE_ORGS }, (_, i) => `org_live_${i}`);
@@ -228,6 +309,10 @@ async function main() {
         u.id,
       ]),
     );
+    const sessionsByUser = new Map<string, string[]>();
+    for (const s of await db.selectFrom('sessions').select(['id', 'user_id']).execute())
+      sessionsByUser.set(s.user_id, [...(sessionsByUser.get(s.user_id) ?? []), s.id]);
+    probe = await startRevocationProbe(config, db, sessionsByUser);
 
     report(`bulk: storing ${bulk.length} events of one organization …`);
     await store(db, bulk);
@@ -282,6 +367,14 @@ async function main() {
       revokedAt.has(id) ? [revokedAt.get(id)! - t] : [],
     );
     const missing = posted.size - latencies.length;
+    await waitFor(
+      async () => [...posted.keys()].every((id) => probe!.dropped.has(id)),
+      10_000,
+    ).catch(() => {});
+    const toRefused = [...posted].flatMap(([id, t]) =>
+      probe!.dropped.has(id) ? [probe!.dropped.get(id)! - t] : [],
+    );
+    const refusedCount = await probe.refused(posted.keys());
     const revokedRows =
       postedWall.size === 0
         ? []
@@ -307,7 +400,12 @@ async function main() {
     report(
       `  POST → revoked_at: p50 ${round(percentile(toRevokedAt, 50))} ms, p99 ${round(percentile(toRevokedAt, 99))} ms`,
     );
+    report(
+      `  POST → example app refuses the session: ${toRefused.length}/${posted.size} dropped, p50 ${round(percentile(toRefused, 50))} ms, p99 ${round(percentile(toRefused, 99))} ms, max ${maxOf(toRefused) === null ? '-' : round(maxOf(toRefused)!)} ms; refused on GET /me afterwards: ${refusedCount}/${posted.size}`,
+    );
     if (missing > 0) report(`  FAILED: ${missing} deprovisioned users were never revoked`);
+    if (refusedCount < posted.size)
+      report(`  FAILED: ${posted.size - refusedCount} sessions still accepted by the example app`);
 
     const fanOrgs = Array.from({ length: ORGS }, (_, i) => `org_fan_${i}`);
     report(`fan-out: storing ${ORGS} × ${PER_ORG} events …`);
@@ -322,6 +420,11 @@ async function main() {
     const fanMemory = workerMemory.peak();
     report(
       `  fan-out: ${fanEvents.length} events in ${round(fanSeconds, 2)} s = ${round(fanRate, 0)} events/s`,
+    );
+
+    const fanout = await fanOutRevocations(db, resources.drainQueue, fanOrgs);
+    report(
+      `  fan-out revocations: ${fanout.revocations} users in ${round(fanout.drainSeconds, 2)} s of drains, relayed in ${round(fanout.relaySeconds, 2)} s = ${round(fanout.relayPerSecond, 0)} messages/s; backlog max ${fanout.maxBacklog}, at the drains' end ${fanout.backlogAtDrainEnd}, empty ${round(fanout.emptyAfterMs, 0)} ms after them`,
     );
 
     const memory = peakMemoryMb(worker.child.pid!);
@@ -345,6 +448,18 @@ async function main() {
       revoke_missing: missing,
       revoked_at_p50_ms: round(percentile(toRevokedAt, 50)),
       revoked_at_p99_ms: round(percentile(toRevokedAt, 99)),
+      app_refuses_samples: toRefused.length,
+      app_refuses_p50_ms: round(percentile(toRefused, 50)),
+      app_refuses_p99_ms: round(percentile(toRefused, 99)),
+      app_refuses_max_ms: maxOf(toRefused) === null ? null : round(maxOf(toRefused)!),
+      app_refused_after: refusedCount,
+      relay_revocations: fanout.revocations,
+      relay_drain_seconds: round(fanout.drainSeconds, 2),
+      relay_seconds: round(fanout.relaySeconds, 2),
+      relay_messages_per_s: round(fanout.relayPerSecond, 0),
+      relay_backlog_max: fanout.maxBacklog,
+      relay_backlog_at_drain_end: fanout.backlogAtDrainEnd,
+      relay_empty_after_drains_ms: round(fanout.emptyAfterMs, 0),
       fanout_orgs: ORGS,
       fanout_events: fanEvents.length,
       fanout_seconds: round(fanSeconds, 2),
@@ -354,8 +469,10 @@ async function main() {
       worker_peak_rss_fanout_mb: fanMemory,
     };
     report(JSON.stringify(summary));
-    if (missing > 0 || statuses.some((s) => s !== 200)) process.exitCode = 1;
+    if (missing > 0 || refusedCount < posted.size || statuses.some((s) => s !== 200))
+      process.exitCode = 1;
   } finally {
+    await probe?.close();
     await subscriber.quit().catch(() => {});
     workerMemory.stop();
     await stopProcess(api.child);
