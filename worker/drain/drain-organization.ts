@@ -145,7 +145,6 @@ async function recordFailure(
  */
 async function reportBatch(
   resources: Drainer,
-  organizationId: string,
   batch: Extract<BatchResult, { kind: 'done' }>,
   result: DrainResult,
   log: Logger,
@@ -226,7 +225,7 @@ export async function drainOrganization(
     result.batches += 1;
     const last = batch.events[batch.events.length - 1]!;
     after = { occurredAt: last.occurred_at, eventId: last.event_id };
-    await reportBatch(resources, organizationId, batch, result, log);
+    await reportBatch(resources, batch, result, log);
     if (batch.revoked.length > 0) options.revocationsCommitted?.();
     if (isolating > 0 && --isolating === 0) limit = fullLimit;
     if (performance.now() - started > yieldAfterMs) {
