@@ -12,6 +12,8 @@ export type CliErrorCode =
   | 'mass_deletion'
   | 'busy'
   | 'workos_request_failed'
+  | 'unreachable'
+  | 'webhook_refused'
   | 'failed';
 
 export class CliError extends Error {
