@@ -8,7 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { useTestContext } from './support/context.ts';
 
 const ctx = useTestContext('cli_send_test_event');
-vi.setConfig({ testTimeout: 60_000 });
+vi.setConfig({ testTimeout: 300_000 });
 const bin = fileURLToPath(new URL('../bin/dirsync', import.meta.url));
 
 function dirsync(args: string[], env: Record<string, string>) {
@@ -18,7 +18,7 @@ function dirsync(args: string[], env: Record<string, string>) {
       args,
       {
         cwd: tmpdir(),
-        timeout: 20_000,
+        timeout: 120_000,
         env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ...env },
       },
       (err, stdout, stderr) =>
@@ -53,14 +53,14 @@ describe('dirsync send-test-event', () => {
       status: 200,
       response: { received: true, duplicate: false },
     });
-    await expect.poll(() => userState(org), { timeout: 20_000, interval: 50 }).toBe('active');
+    await expect.poll(() => userState(org), { timeout: 120_000, interval: 50 }).toBe('active');
 
     const deleted = await dirsync(['send-test-event', '--delete', '--org', org, '--url', url], env);
     expect(deleted.code).toBe(0);
     expect(deleted.stdout).toMatch(
       /^sent event_test_\w+ \(dsync\.user\.deleted, organization org_send_test_event/,
     );
-    await expect.poll(() => userState(org), { timeout: 20_000, interval: 50 }).toBe('inactive');
+    await expect.poll(() => userState(org), { timeout: 120_000, interval: 50 }).toBe('inactive');
     await service.stop();
   });
 

@@ -78,12 +78,24 @@ describe('dirsync resync', () => {
   });
 
   it('stores the repair for the drain and prints what it did', async () => {
-    const { stdout } = await dirsync('resync', '--org', ORG);
+    const { stdout } = await dirsync('resync', '--org', ORG, '--actor', 'deploy-bot');
     expect(stdout).toContain(`${ORG}: 1 changes`);
     expect(stdout).toMatch(/dsync\.user\.deleted\s+1/);
     expect(stdout).toContain('stored 1 events');
     expect(await drainOrganization(resources, ORG, { log })).toMatchObject({ applied: 1 });
     expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
+    const audit = await ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'detail'])
+      .where('organization_id', '=', ORG)
+      .where('action', '=', 'resync_run')
+      .execute();
+    expect(audit).toEqual([
+      {
+        action: 'resync_run',
+        detail: { actor: 'deploy-bot', via: 'cli', events: 1, force: false },
+      },
+    ]);
   });
 
   it('exits 2 with a clear message for an unknown organization', async () => {

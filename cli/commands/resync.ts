@@ -9,6 +9,7 @@ import type { Config } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { openResources } from '../../common/resources.ts';
 import { WorkOSRequestError } from '../../common/workos-retry.ts';
+import { recordOperatorAction } from '../../db/repositories/audit.repository.ts';
 import {
   MassDeletionError,
   ReconcileBusyError,
@@ -17,9 +18,10 @@ import {
   reconcileOrganization,
   UnknownOrganizationError,
 } from '../../worker/reconciler/reconcile-organization.ts';
-import { type CliContext, CliError } from '../context.ts';
+import { actorOption, type CliContext, CliError, cliActor } from '../context.ts';
 
 interface ResyncOptions {
+  actor?: string;
   org: string;
   dryRun?: boolean;
   force?: boolean;
@@ -84,8 +86,7 @@ function printResult(cli: CliContext, r: ReconcileResult): void {
 }
 
 export function registerResync(program: Command, cli: CliContext): void {
-  program
-    .command('resync')
+  actorOption(program.command('resync'))
     .description("reconcile one organization against WorkOS's directory API")
     .requiredOption('--org <id>', 'the WorkOS organization id')
     .option('--dry-run', 'print the difference; change nothing')
@@ -100,6 +101,7 @@ export function registerResync(program: Command, cli: CliContext): void {
           'not_configured',
         );
       }
+      const actor = cliActor(options.actor);
       const logger = stderrLogger(config);
       const resources = openResources(config, logger);
       const progress = progressPrinter(cli, process.stderr.isTTY === true);
@@ -110,6 +112,15 @@ export function registerResync(program: Command, cli: CliContext): void {
           onProgress: (p) => progress.update(p),
         });
         progress.done();
+        if (!result.dryRun) {
+          await recordOperatorAction(resources.db, actor, {
+            action: 'resync_run',
+            organizationId: options.org,
+            subjectType: 'organization',
+            subjectId: options.org,
+            detail: { events: result.stored, force: options.force === true },
+          });
+        }
         if (options.json) cli.out(JSON.stringify(result));
         else printResult(cli, result);
       } catch (err) {

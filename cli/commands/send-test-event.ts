@@ -6,10 +6,9 @@
 // `dsync.user.created` (or, with --delete, `dsync.user.deleted`); a fresh event id
 // each time, fixed test ids for the organization, directory and user, so a created
 // then deleted user is the same user.
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { Config } from '../../common/config.ts';
-import { ulid } from '../../common/ulid.ts';
 import { type CliContext, CliError } from '../context.ts';
 import { print } from '../output.ts';
 
@@ -29,7 +28,7 @@ export function testEvent(options: { delete?: boolean; org: string; user: string
   const now = new Date().toISOString();
   return {
     object: 'event',
-    id: `event_test_${ulid()}`,
+    id: `event_test_${Date.now().toString(36)}${randomBytes(6).toString('hex')}`,
     event: options.delete ? 'dsync.user.deleted' : 'dsync.user.created',
     data: {
       object: 'directory_user',
