@@ -11,7 +11,7 @@ import { recordAlterations } from '../../db/repositories/inbox.repository.ts';
 import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
 import { advisoryKey } from '../advisory-lock.ts';
 import { applyEvent } from '../apply/apply-event.ts';
-import { Effects } from '../apply/effects.ts';
+import { Effects, type Revocation } from '../apply/effects.ts';
 import { withStoredValues } from '../apply/repaired-event.ts';
 import { BatchFailedError, OrganizationBusyError } from './errors.ts';
 import { loadSnapshot } from './load-snapshot.ts';
@@ -37,6 +37,8 @@ export type BatchResult =
       events: PendingEvent[];
       outcomes: Map<string, 'applied' | 'stale' | 'ignored' | 'dead'>;
       revoked: RevokedSessions[];
+      /** Every user the batch deprovisioned (with or without sessions to revoke). */
+      deprovisioned: Revocation[];
       /** Received time of the events that revoked sessions, by event id. */
       receivedAt: Map<string, Date>;
     };
@@ -188,7 +190,8 @@ async function applyRows(
     // that revokes sessions keeps the synchronous commit.
     await sql`set local synchronous_commit = off`.execute(trx);
   }
-  const revoked = await revokeSessions(trx, [...effects.revocations.values()]);
+  const deprovisioned = [...effects.revocations.values()];
+  const revoked = await revokeSessions(trx, deprovisioned);
   const altered = alterationsByEvent(parsed);
   const audit = effects.audit.map((a) => ({
     ...a,
@@ -245,5 +248,5 @@ async function applyRows(
     .execute();
 
   const receivedAt = new Map(looked.map((r) => [r.event_id, r.received_at]));
-  return { kind: 'done', events: looked, outcomes, revoked, receivedAt };
+  return { kind: 'done', events: looked, outcomes, revoked, deprovisioned, receivedAt };
 }

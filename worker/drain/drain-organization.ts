@@ -15,6 +15,7 @@ import {
   isTransientError,
   rootOfBatchError,
 } from './errors.ts';
+import { logDeprovisionings } from './log-deprovisionings.ts';
 import { publishRevocations } from './revoke-sessions.ts';
 
 export interface DrainOptions {
@@ -197,6 +198,7 @@ export async function drainOrganization(
         resources.metrics.revocationLatency.observe((committedAt - receivedAt.getTime()) / 1000);
       resources.metrics.sessionsRevoked.inc(revoked.sessionIds.length);
     }
+    logDeprovisionings(log, organizationId, batch.deprovisioned, batch.revoked);
     await publishRevocations(resources.redis, organizationId, batch.revoked).catch((err) =>
       // The sessions are revoked in Postgres; the message only speeds up caches.
       log.warn({ err }, 'could not publish session revocations'),
