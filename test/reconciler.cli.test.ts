@@ -3,7 +3,7 @@
 // synthetic events land in the inbox for the drain; an unknown organization exits 2.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import type { Resources } from '../common/resources.ts';
 import { drainOrganization } from '../worker/drain/drain-organization.ts';
@@ -14,6 +14,8 @@ import { useTestContext } from './support/context.ts';
 import { storeEvents } from './support/events.ts';
 
 const ctx = useTestContext('reconciler.cli');
+// A Node.js start-up per command: seconds on a machine shared by several test suites.
+vi.setConfig({ testTimeout: 300_000 });
 const ORG = 'org_cli';
 const log = createLogger({ LOG_LEVEL: 'silent' });
 let fake: FakeWorkOS;
