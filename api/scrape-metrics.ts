@@ -9,6 +9,7 @@ import type { JobType } from 'bullmq';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { toError, withTimeout } from '../common/errors.ts';
 import type { Resources } from '../common/resources.ts';
+import { type StatusSummary, statusSummary } from '../db/repositories/admin-views.repository.ts';
 import {
   type OrganizationStatus,
   type OrganizationStatuses,
@@ -33,11 +34,29 @@ const JOB_STATES: JobType[] = [
 
 interface Snapshot {
   statuses?: OrganizationStatuses;
+  summary?: StatusSummary;
   poll?: PollStatus[];
   queues?: Array<{ queue: string; counts: Record<string, number> }>;
 }
 
+type Gauger = <L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  fill: (gauge: Gauge<L>, snapshot: Snapshot, now: number) => void,
+) => void;
+
 export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueues): void {
+  const gauge = createGauger(resources.metrics.registry, snapshotReader(resources, queues));
+  registerOrganizationGauges(gauge);
+  registerPollAndQueueGauges(gauge);
+}
+
+/**
+ * One scrape's reads, shared by every gauge (their collect() calls start in the same
+ * tick); a read that fails counts in dirsync_metrics_read_failures_total.
+ */
+function snapshotReader(resources: Resources, queues: DirsyncQueues): () => Promise<Snapshot> {
   const { registry } = resources.metrics;
   const failures = replace(
     registry,
@@ -54,7 +73,6 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
         },
       }),
   );
-
   const read = async <T>(source: string, run: () => Promise<T>): Promise<T | undefined> => {
     try {
       return await withTimeout(run(), READ_TIMEOUT_MS, `metrics read of ${source}`);
@@ -65,10 +83,11 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
     }
   };
   const load = async (): Promise<Snapshot> => {
-    const [statuses, poll, counts] = await Promise.all([
+    const [statuses, summary, poll, counts] = await Promise.all([
       read('postgres', () =>
         organizationStatuses(resources.db, { limit: SCRAPED_ORGANIZATIONS, seats: false }),
       ),
+      read('postgres', () => statusSummary(resources.db)),
       read('postgres', () => pollStatuses(resources.db)),
       read('redis', () =>
         Promise.all(
@@ -79,9 +98,8 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
         ),
       ),
     ]);
-    return { statuses, poll, queues: counts };
+    return { statuses, summary, poll, queues: counts };
   };
-  // Every gauge's collect() starts in the same tick of one scrape: they share one read.
   let inflight: Promise<Snapshot> | undefined;
   const snapshot = () => {
     inflight ??= load().finally(() => {
@@ -89,18 +107,16 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
     });
     return inflight;
   };
+  return snapshot;
+}
 
-  const gauge = <L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    fill: (gauge: Gauge<L>, snapshot: Snapshot, now: number) => void,
-  ) =>
+function createGauger(registry: Registry, snapshot: () => Promise<Snapshot>): Gauger {
+  return (name, help, labelNames, fill) => {
     replace(
       registry,
       name,
       () =>
-        new Gauge<L>({
+        new Gauge({
           name,
           help,
           labelNames,
@@ -112,32 +128,69 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
           },
         }),
     );
+  };
+}
 
+/**
+ * Per-organization series for the organizations needing attention most, and beside
+ * them unlabelled totals over every organization (sum() of the per-organization
+ * series misses the rest).
+ */
+function registerOrganizationGauges(gauge: Gauger): void {
   gauge(
     'dirsync_organizations',
     'Known organizations (per-organization series cover the ones needing attention most).',
     [],
     (g, { statuses }) => statuses && g.set(statuses.total),
   );
+  const totals: Array<[string, string, (s: StatusSummary) => number]> = [
+    [
+      'dirsync_organizations_needing_attention',
+      'Organizations with pending or dead events, or paused.',
+      (s) => s.needingAttention,
+    ],
+    [
+      'dirsync_inbox_pending_events_all',
+      'Inbox events waiting to be applied, every organization together.',
+      (s) => s.pending,
+    ],
+    [
+      'dirsync_inbox_dead_events_all',
+      'Events parked as dead in the inbox, every organization together.',
+      (s) => s.dead,
+    ],
+    ['dirsync_organizations_paused', 'Organizations paused by an operator.', (s) => s.paused],
+  ];
+  for (const [name, help, pick] of totals) {
+    gauge(name, help, [], (g, { summary }) => summary && g.set(pick(summary)));
+  }
+  gauge(
+    'dirsync_inbox_oldest_pending_age_seconds_max',
+    'How long the longest-waiting pending event of any organization has waited.',
+    [],
+    (g, { statuses }) =>
+      statuses &&
+      g.set(Math.max(0, ...statuses.organizations.map((s) => s.oldestPendingAgeSeconds ?? 0))),
+  );
   const perOrganization: Array<[string, string, (s: OrganizationStatus) => number]> = [
     [
       'dirsync_inbox_pending_events',
-      'Inbox events waiting to be applied, per organization.',
+      'Inbox events waiting to be applied, per organization (top organizations).',
       (s) => s.pending,
     ],
     [
       'dirsync_inbox_oldest_pending_age_seconds',
-      'How long the longest-waiting pending event has waited since it was received, per organization.',
+      'How long the longest-waiting pending event has waited since it was received, per organization (top organizations).',
       (s) => s.oldestPendingAgeSeconds ?? 0,
     ],
     [
       'dirsync_inbox_dead_events',
-      'Events parked as dead in the inbox (until replayed), per organization.',
+      'Events parked as dead in the inbox (until replayed), per organization (top organizations).',
       (s) => s.dead,
     ],
     [
       'dirsync_organization_paused',
-      'Whether draining of an organization is paused by an operator (1) or not (0).',
+      'Whether draining of an organization is paused by an operator (1) or not (0) (top organizations).',
       (s) => (s.paused ? 1 : 0),
     ],
   ];
@@ -148,6 +201,9 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
       }
     });
   }
+}
+
+function registerPollAndQueueGauges(gauge: Gauger): void {
   gauge(
     'dirsync_poll_age_seconds',
     'Time since the Events API poller last stored a page or found nothing new, per cursor.',
@@ -156,6 +212,14 @@ export function registerScrapeMetrics(resources: Resources, queues: DirsyncQueue
       for (const p of poll ?? []) {
         g.set({ cursor: p.cursor }, Math.max(0, (now - p.polledAt.getTime()) / 1000));
       }
+    },
+  );
+  gauge(
+    'dirsync_poll_last_received_timestamp_seconds',
+    'When the Events API poller last stored a page or found nothing new (Unix time), per cursor.',
+    ['cursor'],
+    (g, { poll }) => {
+      for (const p of poll ?? []) g.set({ cursor: p.cursor }, p.polledAt.getTime() / 1000);
     },
   );
   gauge(

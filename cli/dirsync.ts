@@ -1,34 +1,58 @@
 // The dirsync command line: `dirsync <command> [options]`. Exit codes: 0 success,
 // 1 failure, 2 usage or not found, 78 bad configuration. With `--json` an error is
 // one JSON line on stderr, `{"error":{"code","message"}}`.
+//
+// Only the command being run is loaded (its module and what it imports): `status`
+// does not pay for the WorkOS SDK, BullMQ and the reconciler that `resync` needs.
+// Help and unknown commands load them all.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../common/config.ts';
-import { registerDead } from './commands/dead.ts';
-import { registerMigrate } from './commands/migrate.ts';
-import { registerPauseResume } from './commands/pause.ts';
-import { registerReplay } from './commands/replay.ts';
-import { registerResync } from './commands/resync.ts';
-import { registerStatus } from './commands/status.ts';
-import { CliError, createCliContext } from './context.ts';
+import { loadEnvFile } from '../common/env-file.ts';
+import packageJson from '../package.json' with { type: 'json' };
+import { type CliContext, CliError, createCliContext } from './context.ts';
 import { printError } from './output.ts';
 
+type Register = (program: Command, cli: CliContext) => void;
+
+const commands: Record<string, () => Promise<Register>> = {
+  migrate: async () => (await import('./commands/migrate.ts')).registerMigrate,
+  resync: async () => (await import('./commands/resync.ts')).registerResync,
+  status: async () => (await import('./commands/status.ts')).registerStatus,
+  replay: async () => (await import('./commands/replay.ts')).registerReplay,
+  dead: async () => (await import('./commands/dead.ts')).registerDead,
+  // One module registers both.
+  pause: async () => (await import('./commands/pause.ts')).registerPauseResume,
+  'send-test-event': async () =>
+    (await import('./commands/send-test-event.ts')).registerSendTestEvent,
+};
+
+/** The command named on the command line (the first argument not an option), if known. */
+function requestedCommand(args: readonly string[]): string | undefined {
+  const name = args.find((a) => !a.startsWith('-'));
+  if (name === 'resume') return 'pause';
+  return name !== undefined && name in commands ? name : undefined;
+}
+
+loadEnvFile();
 const cli = createCliContext();
 // Read from the arguments rather than the parsed options: a usage error is thrown
 // before any command has its options. (An option value spelled `--json` counts too.)
 const json = process.argv.slice(2).includes('--json');
 const program = new Command('dirsync')
   .description("keep an application in step with its customers' identity providers")
+  .version(packageJson.version, '-V, --version', 'print the version')
   .exitOverride()
   .showHelpAfterError(!json)
   // With --json the usage error is printed once, as JSON, below.
   .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
 
-registerMigrate(program, cli);
-registerResync(program, cli);
-registerStatus(program, cli);
-registerReplay(program, cli);
-registerDead(program, cli);
-registerPauseResume(program, cli);
+const args = process.argv.slice(2);
+const requested = requestedCommand(args);
+// `--version` needs no command at all.
+const versionOnly = !requested && (args.includes('--version') || args.includes('-V'));
+for (const name of requested ? [requested] : versionOnly ? [] : Object.keys(commands)) {
+  (await commands[name]!())(program, cli);
+}
 
 try {
   await program.parseAsync(process.argv);

@@ -41,6 +41,13 @@ export function printError(
 }
 
 /** What happened to the drain trigger after an action. */
-export function drainNote(triggered: boolean): string {
-  return triggered ? 'drain triggered' : 'drain not triggered (the sweeper will pick it up)';
+export function drainNote(r: {
+  triggered: boolean;
+  paused?: boolean;
+  organizationId: string;
+}): string {
+  if (r.paused) {
+    return `${r.organizationId} is paused: the events wait until \`dirsync resume --org ${r.organizationId}\``;
+  }
+  return r.triggered ? 'drain triggered' : 'drain not triggered (the sweeper will pick it up)';
 }

@@ -47,6 +47,45 @@ const csv = text
 
 const optionalString = text.optional();
 
+/** An operator's name in the audit log: letters, digits and `. _ @ -`. */
+const OPERATOR_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/**
+ * `name:token,name:token`: named operator credentials. Each name goes into the audit
+ * log for what its holder did; names and tokens must be unique.
+ */
+const namedTokens = csv.pipe(
+  z
+    .array(
+      z.string().transform((entry, ctx) => {
+        const colon = entry.indexOf(':');
+        const name = entry.slice(0, colon).trim();
+        const token = entry.slice(colon + 1).trim();
+        if (colon < 1 || !OPERATOR_NAME.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected name:token entries (name: letters, digits, . _ @ -)',
+          });
+          return z.NEVER;
+        }
+        if (token.length < 16) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `the token of ${name}: expected at least 16 characters`,
+          });
+          return z.NEVER;
+        }
+        return { name, token };
+      }),
+    )
+    .refine((entries) => new Set(entries.map((e) => e.name)).size === entries.length, {
+      error: 'a name appears twice',
+    })
+    .refine((entries) => new Set(entries.map((e) => e.token)).size === entries.length, {
+      error: 'a token appears twice',
+    }),
+);
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -82,7 +121,9 @@ const schema = z.object({
   // delete) what was written this long before its read of the directory began.
   WORKOS_CLOCK_SKEW_MS: int(0, 3_600_000).default(10_000),
 
+  // The unnamed operator credential (audited as "admin"), and named ones.
   ADMIN_TOKEN: text.min(16, { error: 'expected at least 16 characters' }).optional(),
+  ADMIN_TOKENS: optionalString.pipe(namedTokens.optional()),
   ADMIN_READ_ONLY: bool.default(false),
 
   DRAIN_CONCURRENCY: int(1, 256).default(8),
@@ -134,6 +175,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError([...lines.values()].join('\n'));
   }
   return Object.freeze(parsed.data);
+}
+
+export interface OperatorCredential {
+  name: string;
+  token: string;
+}
+
+/** Every operator credential: ADMIN_TOKENS, and ADMIN_TOKEN under the name `admin`. */
+export function operatorCredentials(
+  config: Pick<Config, 'ADMIN_TOKEN' | 'ADMIN_TOKENS'>,
+): OperatorCredential[] {
+  const named = config.ADMIN_TOKENS ?? [];
+  return config.ADMIN_TOKEN ? [...named, { name: 'admin', token: config.ADMIN_TOKEN }] : named;
 }
 
 /** The same configuration with some settings replaced (tests, CLI). */

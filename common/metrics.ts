@@ -4,17 +4,30 @@
 // label. What is read from Postgres or Redis at scrape time (inbox depth, poll lag,
 // queue counts) is api/scrape-metrics.ts: a gauge set by the poller would read 0 in
 // every process that did not poll.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import packageJson from '../package.json' with { type: 'json' };
 
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'dirsync_process_' });
+  // Node's own metrics already start with process_ or nodejs_: dirsync_process_cpu_…
+  collectDefaultMetrics({ register: registry, prefix: 'dirsync_' });
+  new Gauge({
+    name: 'dirsync_build_info',
+    help: 'Always 1; the labels say which dirsync and Node.js run.',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: packageJson.version, node: process.versions.node }, 1);
   return {
     registry,
     webhooks: new Counter({
       name: 'dirsync_webhooks_total',
-      help: 'Webhook deliveries by outcome (accepted, duplicate, ignored, rejected status).',
-      labelNames: ['outcome'] as const,
+      help: 'Webhook deliveries by outcome (accepted, duplicate, ignored, rejected_<status>); a rejection has a reason (the signature failure, or the error code).',
+      labelNames: ['outcome', 'reason'] as const,
+      registers: [registry],
+    }),
+    webhookLastReceived: new Gauge({
+      name: 'dirsync_webhook_last_received_timestamp_seconds',
+      help: 'When this process last stored a webhook delivery (Unix time); the Events API is dirsync_poll_*.',
       registers: [registry],
     }),
     eventsIngested: new Counter({

@@ -39,6 +39,23 @@ afterAll(async () => {
 const get = (url: string) => app.inject({ url, headers: { authorization } });
 const post = (url: string) => app.inject({ method: 'POST', url, headers: { authorization } });
 
+/** The operator actions in the audit log of an organization, oldest first. */
+async function operatorAudit(organizationId: string) {
+  const rows = await ctx.db
+    .selectFrom('audit_log')
+    .select(['action', 'subject_id', 'detail', 'id'])
+    .where('organization_id', '=', organizationId)
+    .where('event_id', 'like', 'operator\\_%')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    action: r.action,
+    subject_id: r.subject_id,
+    actor: r.detail.actor,
+    via: r.detail.via,
+  }));
+}
+
 async function waitingJobs(queue: 'drain' | 'reconcile') {
   const q = ctx.track(
     'queue',
@@ -121,11 +138,11 @@ describe('admin API: status', () => {
     const { events } = res.json() as { events: Array<Record<string, unknown>> };
     expect(events).toEqual([
       expect.objectContaining({
-        event_id: world.failingEventId,
-        organization_id: world.failing,
-        event_type: 'dsync.user.updated',
+        eventId: world.failingEventId,
+        organizationId: world.failing,
+        eventType: 'dsync.user.updated',
         attempts: 5,
-        last_error: DEAD_ERROR,
+        lastError: DEAD_ERROR,
       }),
     ]);
     expect(events[0]).not.toHaveProperty('payload');
@@ -224,9 +241,15 @@ describe('admin API: actions', () => {
       organizationId: w.failing,
       eventIds: [w.failingEventId],
       triggered: true,
+      paused: false,
     });
     const again = await post(`/admin/api/organizations/${w.failing}/replay-dead`);
-    expect(again.json()).toEqual({ organizationId: w.failing, eventIds: [], triggered: false });
+    expect(again.json()).toEqual({
+      organizationId: w.failing,
+      eventIds: [],
+      triggered: false,
+      paused: false,
+    });
     expect((await post('/admin/api/organizations/org_nobody/replay-dead')).statusCode).toBe(404);
   });
 
@@ -234,12 +257,21 @@ describe('admin API: actions', () => {
     const w = await seedOperatorWorld(ctx.db, 'pause');
     const paused = await post(`/admin/api/organizations/${w.healthy}/pause`);
     expect(paused.statusCode).toBe(200);
-    expect(paused.json()).toMatchObject({ id: w.healthy, paused_at: expect.any(String) });
+    expect(paused.json()).toMatchObject({
+      organizationId: w.healthy,
+      paused: true,
+      pausedAt: expect.any(String),
+    });
     expect((await findOrganization(ctx.db, w.healthy))?.paused_at).toBeInstanceOf(Date);
 
     const resumed = await post(`/admin/api/organizations/${w.paused}/resume`);
     expect(resumed.statusCode).toBe(200);
-    expect(resumed.json()).toMatchObject({ id: w.paused, paused_at: null, triggered: true });
+    expect(resumed.json()).toMatchObject({
+      organizationId: w.paused,
+      paused: false,
+      pausedAt: null,
+      triggered: true,
+    });
     expect(await waitingJobs('drain')).toContainEqual({
       name: 'drain-organization',
       data: { organizationId: w.paused },
@@ -247,6 +279,62 @@ describe('admin API: actions', () => {
     expect((await post('/admin/api/organizations/org_nobody/pause')).statusCode).toBe(404);
     expect((await post('/admin/api/organizations/org_nobody/resume')).statusCode).toBe(404);
     expect(await findOrganization(ctx.db, 'org_nobody')).toBeUndefined();
+    expect(await operatorAudit(w.healthy)).toEqual([
+      { action: 'organization_paused', subject_id: w.healthy, actor: 'admin', via: 'admin_api' },
+    ]);
+    expect(await operatorAudit(w.paused)).toEqual([
+      { action: 'organization_resumed', subject_id: w.paused, actor: 'admin', via: 'admin_api' },
+    ]);
+  });
+
+  it('names the operator of a named credential (ADMIN_TOKENS) in the audit log', async () => {
+    const named = ctx.track(
+      'resources',
+      openResources(
+        withOverrides(ctx.config, {
+          ADMIN_TOKEN: TOKEN,
+          ADMIN_TOKENS: [{ name: 'alice', token: 'alice-token-0123456789abcdef' }],
+        }),
+        ctx.logger,
+      ),
+    );
+    const server = ctx.track('server', await buildServer(named));
+    try {
+      const w = await seedOperatorWorld(ctx.db, 'named');
+      const asAlice = await server.inject({
+        method: 'POST',
+        url: `/admin/api/organizations/${w.healthy}/pause`,
+        headers: { authorization: 'Bearer alice-token-0123456789abcdef' },
+      });
+      expect(asAlice.statusCode).toBe(200);
+      // Basic auth: the user name typed is not the operator; the token is.
+      const basic = Buffer.from('mallory:alice-token-0123456789abcdef').toString('base64');
+      const replay = await server.inject({
+        method: 'POST',
+        url: `/admin/api/events/${w.failingEventId}/replay`,
+        headers: { authorization: `Basic ${basic}`, 'sec-fetch-site': 'same-origin' },
+      });
+      expect(replay.statusCode).toBe(200);
+      expect(await operatorAudit(w.healthy)).toEqual([
+        { action: 'organization_paused', subject_id: w.healthy, actor: 'alice', via: 'admin_api' },
+      ]);
+      expect(await operatorAudit(w.failing)).toEqual([
+        {
+          action: 'event_replayed',
+          subject_id: w.failingEventId,
+          actor: 'alice',
+          via: 'admin_api',
+        },
+      ]);
+      const wrong = await server.inject({
+        url: '/admin/api/organizations',
+        headers: { authorization: 'Bearer bob-token-0123456789abcdef' },
+      });
+      expect(wrong.statusCode).toBe(401);
+    } finally {
+      await server.close();
+      await named.close();
+    }
   });
 
   it('queues one resync (reconcile job) per organization, however often asked', async () => {

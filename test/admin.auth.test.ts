@@ -117,7 +117,7 @@ describe('admin authentication', () => {
     }
     const warnings = lines.map((l) => JSON.parse(l)).filter((l) => l.level === 40);
     expect(warnings.map((w) => w.msg)).toEqual([
-      'ADMIN_TOKEN is not set: the admin API, status page and queue dashboard are off',
+      'neither ADMIN_TOKENS nor ADMIN_TOKEN is set: the admin API, status page and queue dashboard are off',
     ]);
     expect((await app.inject('/metrics')).statusCode).toBe(200);
   });

@@ -2,7 +2,7 @@
 // child process, against this file's schema and Redis prefix.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -14,8 +14,9 @@ import { DEAD_ERROR, seedOperatorWorld } from './support/operator-fixtures.ts';
 import { findOrganization } from './support/organizations.ts';
 
 const ctx = useTestContext('cli_operator');
-// Each command is a Node.js start-up (about a second on a busy CI machine).
-vi.setConfig({ testTimeout: 180_000 });
+// Each command is a Node.js start-up: about a second on a busy CI machine, but tens
+// of seconds on a machine shared by several test suites; the limits leave room.
+vi.setConfig({ testTimeout: 600_000 });
 const bin = fileURLToPath(new URL('../bin/dirsync', import.meta.url));
 
 interface Run {
@@ -31,7 +32,7 @@ function dirsync(args: string[], env: Record<string, string> = {}, command = bin
       args,
       {
         cwd: tmpdir(),
-        timeout: 60_000,
+        timeout: 120_000,
         env: {
           PATH: process.env.PATH ?? '',
           DATABASE_URL: ctx.config.DATABASE_URL,
@@ -55,6 +56,18 @@ const json = <T>(run: Run): T => {
   expect(run.code).toBe(0);
   return JSON.parse(run.stdout) as T;
 };
+
+/** [action, actor, via] of the organization's operator audit rows, oldest first. */
+async function operatorAudit(organizationId: string) {
+  const rows = await ctx.db
+    .selectFrom('audit_log')
+    .select(['action', 'detail'])
+    .where('organization_id', '=', organizationId)
+    .where('event_id', 'like', 'operator\\_%')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => [r.action, r.detail.actor, r.detail.via]);
+}
 
 async function waitingDrains(): Promise<string[]> {
   const redis = ctx.redis();
@@ -117,7 +130,7 @@ describe('dirsync dead list', () => {
       await dirsync(['dead', 'list', '--org', w.failing, '--json']),
     );
     expect(events).toEqual([
-      expect.objectContaining({ event_id: w.failingEventId, last_error: DEAD_ERROR, attempts: 5 }),
+      expect.objectContaining({ eventId: w.failingEventId, lastError: DEAD_ERROR, attempts: 5 }),
     ]);
     const text = await dirsync(['dead', 'list', '--org', w.failing]);
     expect(text.stdout).toMatch(
@@ -149,7 +162,12 @@ describe('dirsync replay', () => {
       `replayed 1 dead events of ${w.failing}; drain triggered\n  ${w.failingEventId}\n`,
     );
     const again = await dirsync(['replay', '--org', w.failing, '--dead', '--json']);
-    expect(json(again)).toEqual({ organizationId: w.failing, eventIds: [], triggered: false });
+    expect(json(again)).toEqual({
+      organizationId: w.failing,
+      eventIds: [],
+      triggered: false,
+      paused: false,
+    });
   });
 
   it('exits 2 for unknown or ignored events, unknown organizations and missing arguments', async () => {
@@ -184,7 +202,7 @@ describe('dirsync replay', () => {
 describe('dirsync pause and resume', () => {
   it('pauses, resumes and triggers a drain on resume', async () => {
     const w = await seedOperatorWorld(ctx.db, 'pause');
-    const paused = await dirsync(['pause', '--org', w.healthy]);
+    const paused = await dirsync(['pause', '--org', w.healthy, '--actor', 'ops.alice']);
     expect(paused.code).toBe(0);
     expect(paused.stdout).toContain(`paused ${w.healthy}`);
     expect((await findOrganization(ctx.db, w.healthy))?.paused_at).toBeInstanceOf(Date);
@@ -192,9 +210,35 @@ describe('dirsync pause and resume', () => {
     const resumed = json<Record<string, unknown>>(
       await dirsync(['resume', '--org', w.healthy, '--json']),
     );
-    expect(resumed).toMatchObject({ id: w.healthy, paused_at: null, triggered: true });
+    expect(resumed).toMatchObject({
+      organizationId: w.healthy,
+      paused: false,
+      pausedAt: null,
+      triggered: true,
+    });
     expect((await findOrganization(ctx.db, w.healthy))?.paused_at).toBeNull();
     expect(await waitingDrains()).toContain(w.healthy);
+    // Who did it: --actor, else the OS user.
+    expect(await operatorAudit(w.healthy)).toEqual([
+      ['organization_paused', 'ops.alice', 'cli'],
+      ['organization_resumed', userInfo().username, 'cli'],
+    ]);
+  });
+
+  it('replays into a paused organization and says the events wait for the resume', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'replaypaused');
+    expect((await dirsync(['pause', '--org', w.failing])).code).toBe(0);
+    const run = await dirsync(['replay', w.failingEventId]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `${w.failing} is paused: the events wait until \`dirsync resume --org ${w.failing}\``,
+    );
+    expect(run.stdout).not.toContain('drain triggered');
+    expect(await waitingDrains()).not.toContain(w.failing);
+    expect((await operatorAudit(w.failing)).map(([action]) => action)).toEqual([
+      'organization_paused',
+      'event_replayed',
+    ]);
   });
 
   it('exits 2 for an unknown organization or a missing --org, and creates nothing', async () => {

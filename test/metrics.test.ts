@@ -77,7 +77,11 @@ describe('GET /metrics', () => {
     const { app } = await start({ ADMIN_TOKEN: 'admin-token-0123456789abcdef' });
     const { types } = await scrape(app);
     expect(
-      Object.fromEntries([...types].filter(([name]) => !name.startsWith('dirsync_process_'))),
+      Object.fromEntries(
+        [...types].filter(
+          ([name]) => !name.startsWith('dirsync_process_') && !name.startsWith('dirsync_nodejs_'),
+        ),
+      ),
     ).toMatchObject({
       dirsync_webhooks_total: 'counter',
       dirsync_events_ingested_total: 'counter',
@@ -94,8 +98,19 @@ describe('GET /metrics', () => {
       dirsync_organization_paused: 'gauge',
       dirsync_queue_jobs: 'gauge',
       dirsync_metrics_read_failures_total: 'counter',
+      dirsync_build_info: 'gauge',
+      dirsync_organizations_needing_attention: 'gauge',
+      dirsync_inbox_pending_events_all: 'gauge',
+      dirsync_inbox_dead_events_all: 'gauge',
+      dirsync_organizations_paused: 'gauge',
+      dirsync_inbox_oldest_pending_age_seconds_max: 'gauge',
+      dirsync_webhook_last_received_timestamp_seconds: 'gauge',
+      dirsync_poll_last_received_timestamp_seconds: 'gauge',
     });
-    expect(types.get('dirsync_process_process_cpu_seconds_total')).toBe('counter');
+    // Node's default metrics under the one prefix.
+    expect(types.get('dirsync_process_cpu_seconds_total')).toBe('counter');
+    expect(types.get('dirsync_nodejs_heap_size_total_bytes')).toBe('gauge');
+    expect(types.has('dirsync_process_process_cpu_seconds_total')).toBe(false);
   });
 
   it('reports inbox depth, oldest-pending age and dead events per organization, and queue counts', async () => {
@@ -123,6 +138,12 @@ describe('GET /metrics', () => {
     expect(value(samples, 'dirsync_inbox_pending_events', org(world.failing))).toBe(0);
     expect(value(samples, 'dirsync_inbox_oldest_pending_age_seconds', org(world.healthy))).toBe(0);
     expect(value(samples, 'dirsync_organizations')).toBe(3);
+    // Totals over every organization, beside the per-organization series.
+    expect(value(samples, 'dirsync_inbox_pending_events_all')).toBe(2);
+    expect(value(samples, 'dirsync_inbox_dead_events_all')).toBe(1);
+    expect(value(samples, 'dirsync_organizations_paused')).toBe(1);
+    expect(value(samples, 'dirsync_organizations_needing_attention')).toBe(2);
+    expect(value(samples, 'dirsync_inbox_oldest_pending_age_seconds_max')).toBeGreaterThan(599);
     expect(
       value(samples, 'dirsync_poll_age_seconds', { cursor: 'workos_events' }),
     ).toBeGreaterThanOrEqual(42);
@@ -163,7 +184,15 @@ describe('GET /metrics', () => {
     const { samples } = await scrape(app);
     expect(value(samples, 'dirsync_webhooks_total', { outcome: 'accepted' })).toBe(1);
     expect(value(samples, 'dirsync_webhooks_total', { outcome: 'duplicate' })).toBe(1);
-    expect(value(samples, 'dirsync_webhooks_total', { outcome: 'rejected_401' })).toBe(1);
+    expect(
+      value(samples, 'dirsync_webhooks_total', { outcome: 'rejected_401', reason: 'mismatch' }),
+    ).toBe(1);
+    expect(value(samples, 'dirsync_webhook_last_received_timestamp_seconds')).toBeGreaterThan(
+      Date.now() / 1000 - 600,
+    );
+    expect(samples.find((s) => s.name === 'dirsync_build_info')?.labels).toMatchObject({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+    });
     expect(
       value(samples, 'dirsync_events_ingested_total', { source: 'webhook', result: 'new' }),
     ).toBe(1);
@@ -260,7 +289,7 @@ describe('worker metrics (worker and API in separate processes)', () => {
       expect(value(samples, 'dirsync_event_to_revocation_seconds_sum')).toBeGreaterThan(0);
       expect(value(samples, 'dirsync_sessions_revoked_total')).toBe(2);
       expect(types.get('dirsync_dead_events_total')).toBe('counter');
-      expect(types.get('dirsync_process_process_cpu_seconds_total')).toBe('counter');
+      expect(types.get('dirsync_process_cpu_seconds_total')).toBe('counter');
       // The scrape-time gauges are the API's; the worker does not double them.
       expect(types.has('dirsync_inbox_pending_events')).toBe(false);
 

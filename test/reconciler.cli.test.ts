@@ -3,7 +3,7 @@
 // synthetic events land in the inbox for the drain; an unknown organization exits 2.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../common/logger.ts';
 import type { Resources } from '../common/resources.ts';
 import { drainOrganization } from '../worker/drain/drain-organization.ts';
@@ -14,6 +14,8 @@ import { useTestContext } from './support/context.ts';
 import { storeEvents } from './support/events.ts';
 
 const ctx = useTestContext('reconciler.cli');
+// A Node.js start-up per command: seconds on a machine shared by several test suites.
+vi.setConfig({ testTimeout: 300_000 });
 const ORG = 'org_cli';
 const log = createLogger({ LOG_LEVEL: 'silent' });
 let fake: FakeWorkOS;
@@ -78,12 +80,24 @@ describe('dirsync resync', () => {
   });
 
   it('stores the repair for the drain and prints what it did', async () => {
-    const { stdout } = await dirsync('resync', '--org', ORG);
+    const { stdout } = await dirsync('resync', '--org', ORG, '--actor', 'deploy-bot');
     expect(stdout).toContain(`${ORG}: 1 changes`);
     expect(stdout).toMatch(/dsync\.user\.deleted\s+1/);
     expect(stdout).toContain('stored 1 events');
     expect(await drainOrganization(resources, ORG, { log })).toMatchObject({ applied: 1 });
     expect(await databaseShape(ctx.db, ORG)).toEqual(upstreamShape(fake.store, ORG));
+    const audit = await ctx.db
+      .selectFrom('audit_log')
+      .select(['action', 'detail'])
+      .where('organization_id', '=', ORG)
+      .where('action', '=', 'resync_run')
+      .execute();
+    expect(audit).toEqual([
+      {
+        action: 'resync_run',
+        detail: { actor: 'deploy-bot', via: 'cli', events: 1, force: false },
+      },
+    ]);
   });
 
   it('exits 2 with a clear message for an unknown organization', async () => {

@@ -1,11 +1,14 @@
-// Operator authentication for /admin and /admin/queues. The credential is
-// ADMIN_TOKEN, given as `Authorization: Bearer <token>` (scripts) or as the
-// password of HTTP basic auth with any user name (browsers: the 401 carries
-// `WWW-Authenticate: Basic` so a browser shows its login prompt). Replies are sent
+// Operator authentication for /admin and /admin/queues. The credentials are the
+// named tokens of ADMIN_TOKENS and ADMIN_TOKEN (named `admin`), each given as
+// `Authorization: Bearer <token>` (scripts) or as the password of HTTP basic auth with
+// any user name (browsers: the 401 carries `WWW-Authenticate: Basic` so a browser
+// shows its login prompt). The token decides who the operator is (its name goes into
+// the audit log), never the basic-auth user name, which anyone can type. Replies are sent
 // from the hook rather than thrown, because Bull Board installs its own error
 // handler in its scope and would turn a thrown 401 into a 500.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OperatorCredential } from '../../common/config.ts';
 import { errorBody } from '../errors.ts';
 
 const CHALLENGE = 'Basic realm="dirsync", charset="UTF-8"';
@@ -37,13 +40,36 @@ export function credentialMatches(presented: string | undefined, token: string):
   return timingSafeEqual(digest(presented), digest(token));
 }
 
-/** An onRequest hook that answers 401 unless the request carries the token. */
-export function requireAdminToken(token: string) {
+const operators = new WeakMap<FastifyRequest, string>();
+
+/** The name of the operator whose credential authenticated the request. */
+export function operatorOf(request: FastifyRequest): string {
+  const name = operators.get(request);
+  if (!name) throw new Error('operatorOf: the request was not authenticated');
+  return name;
+}
+
+/** The credential presented, compared with every one (no early exit: constant work). */
+function matchingOperator(
+  presented: string | undefined,
+  credentials: readonly OperatorCredential[],
+): string | undefined {
+  let name: string | undefined;
+  for (const c of credentials) if (credentialMatches(presented, c.token)) name ??= c.name;
+  return name;
+}
+
+/** An onRequest hook that answers 401 unless the request carries an operator's token. */
+export function requireAdminToken(credentials: readonly OperatorCredential[]) {
   return async (
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | undefined> => {
-    if (credentialMatches(presentedCredential(request.headers.authorization), token)) return;
+    const name = matchingOperator(presentedCredential(request.headers.authorization), credentials);
+    if (name) {
+      operators.set(request, name);
+      return;
+    }
     request.log.info({ url: request.url.split('?')[0] }, 'admin request refused: bad credential');
     return reply
       .status(401)

@@ -1,9 +1,10 @@
 // The admin JSON API under /admin/api: per-organization status, dead events, and
 // the operator actions (replay, resync, pause, resume). Authentication and the
 // read-only guard are the enclosing scope's (api/admin/index.ts).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   assertOrganizationExists,
+  deadEvents,
   type OperatorDeps,
   OperatorError,
   pause,
@@ -13,7 +14,7 @@ import {
 } from '../../common/operator-actions.ts';
 import type { Resources } from '../../common/resources.ts';
 import { queueReconcile, triggerDrain } from '../../common/triggers.ts';
-import { listDeadEvents } from '../../db/repositories/inbox.repository.ts';
+import { recordOperatorAction } from '../../db/repositories/audit.repository.ts';
 import {
   organizationStatus,
   organizationStatuses,
@@ -22,6 +23,7 @@ import {
 } from '../../db/repositories/status.repository.ts';
 import { AppError } from '../errors.ts';
 import type { DirsyncQueues } from '../queues.ts';
+import { operatorOf } from './auth.ts';
 
 /** BullMQ waits for an unreachable Redis without end; a request answers 503 instead. */
 const QUEUE_TIMEOUT_MS = 2_000;
@@ -66,12 +68,14 @@ export function registerAdminApi(
   queues: DirsyncQueues,
 ): void {
   const { db } = resources;
-  const deps: OperatorDeps = {
+  /** The actions' dependencies, acting as the request's operator. */
+  const deps = (request: FastifyRequest): OperatorDeps => ({
     db,
+    actor: { name: operatorOf(request), via: 'admin_api' },
     triggerDrain: (organizationId) => triggerDrain(resources.drainQueue, organizationId),
     onTriggerError: (err, orgId) =>
       resources.logger.warn({ err, orgId }, 'drain trigger failed; the sweeper will retry'),
-  };
+  });
 
   scope.get<{ Querystring: { limit?: number } }>(
     '/api/organizations',
@@ -114,7 +118,7 @@ export function registerAdminApi(
     async (request) => {
       const { organization, limit } = request.query;
       if (organization) await operatorAction(() => assertOrganizationExists(db, organization));
-      const events = await listDeadEvents(db, { organizationId: organization, limit });
+      const events = await deadEvents(db, { organizationId: organization, limit });
       return { events };
     },
   );
@@ -130,26 +134,26 @@ export function registerAdminApi(
         },
       },
     },
-    async (request) => operatorAction(() => replayOneEvent(deps, request.params.eventId)),
+    async (request) => operatorAction(() => replayOneEvent(deps(request), request.params.eventId)),
   );
 
   scope.post<{ Params: { organizationId: string } }>(
     '/api/organizations/:organizationId/replay-dead',
     { schema: { params: orgParams } },
     async (request) =>
-      operatorAction(() => replayDeadEventsOf(deps, request.params.organizationId)),
+      operatorAction(() => replayDeadEventsOf(deps(request), request.params.organizationId)),
   );
 
   scope.post<{ Params: { organizationId: string } }>(
     '/api/organizations/:organizationId/pause',
     { schema: { params: orgParams } },
-    async (request) => operatorAction(() => pause(deps, request.params.organizationId)),
+    async (request) => operatorAction(() => pause(deps(request), request.params.organizationId)),
   );
 
   scope.post<{ Params: { organizationId: string } }>(
     '/api/organizations/:organizationId/resume',
     { schema: { params: orgParams } },
-    async (request) => operatorAction(() => resume(deps, request.params.organizationId)),
+    async (request) => operatorAction(() => resume(deps(request), request.params.organizationId)),
   );
 
   // The worker's reconcile queue runs the reconciler; deduplicated so that a
@@ -175,6 +179,13 @@ export function registerAdminApi(
           });
         },
       );
+      await recordOperatorAction(db, deps(request).actor, {
+        action: 'resync_queued',
+        organizationId,
+        subjectType: 'organization',
+        subjectId: organizationId,
+        detail: { jobId: job.id },
+      });
       return reply.status(202).send({ organizationId, queued: true, jobId: job.id });
     },
   );

@@ -56,7 +56,13 @@ export async function registerWebhookRoutes(
       const status = reply.statusCode;
       const detail = details.get(request);
       const outcome = status < 400 && detail?.outcome ? detail.outcome : `rejected_${status}`;
-      metrics.webhooks.inc({ outcome });
+      if (status < 400) {
+        metrics.webhooks.inc({ outcome });
+        metrics.webhookLastReceived.setToCurrentTime();
+      } else {
+        // A 401's reason tells a rotated secret (mismatch) from clock trouble or noise.
+        metrics.webhooks.inc({ outcome, reason: detail?.reason ?? detail?.error ?? 'unknown' });
+      }
       app.log.info(
         {
           reqId: request.id,

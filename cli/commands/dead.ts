@@ -1,8 +1,7 @@
 // `dirsync dead list [--org <id>] [--limit <n>] [--json]`: events parked as dead,
 // oldest first, with the error that parked them (never their payloads).
 import type { Command } from 'commander';
-import { assertOrganizationExists } from '../../common/operator-actions.ts';
-import { listDeadEvents } from '../../db/repositories/inbox.repository.ts';
+import { assertOrganizationExists, deadEvents } from '../../common/operator-actions.ts';
 import { reading } from '../connections.ts';
 import type { CliContext } from '../context.ts';
 import { formatTable, print } from '../output.ts';
@@ -25,7 +24,7 @@ export function registerDead(program: Command, cli: CliContext): void {
     .action((options: DeadListOptions) =>
       reading(cli, async (db) => {
         if (options.org) await assertOrganizationExists(db, options.org);
-        const events = await listDeadEvents(db, {
+        const events = await deadEvents(db, {
           organizationId: options.org,
           limit: options.limit,
         });
@@ -35,12 +34,12 @@ export function registerDead(program: Command, cli: CliContext): void {
             : formatTable(
                 ['event', 'organization', 'type', 'occurred', 'attempts', 'error'],
                 events.map((e) => [
-                  e.event_id,
-                  e.organization_id ?? '-',
-                  e.event_type,
-                  e.occurred_at.toISOString(),
+                  e.eventId,
+                  e.organizationId ?? '-',
+                  e.eventType,
+                  e.occurredAt.toISOString(),
                   String(e.attempts),
-                  (e.last_error ?? '').replace(/\s+/g, ' '),
+                  (e.lastError ?? '').replace(/\s+/g, ' '),
                 ]),
               ),
         );

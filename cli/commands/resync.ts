@@ -8,15 +8,17 @@ import { pino } from 'pino';
 import type { Config } from '../../common/config.ts';
 import { createLogger } from '../../common/logger.ts';
 import { openResources } from '../../common/resources.ts';
+import { recordOperatorAction } from '../../db/repositories/audit.repository.ts';
 import {
   ResyncError,
   type ResyncProgress,
   type ResyncResult,
   resyncOrganization,
 } from '../../worker/resync.ts';
-import { type CliContext, CliError } from '../context.ts';
+import { actorOption, type CliContext, CliError, cliActor } from '../context.ts';
 
 interface ResyncOptions {
+  actor?: string;
   org: string;
   dryRun?: boolean;
   force?: boolean;
@@ -81,8 +83,7 @@ function printResult(cli: CliContext, r: ResyncResult): void {
 }
 
 export function registerResync(program: Command, cli: CliContext): void {
-  program
-    .command('resync')
+  actorOption(program.command('resync'))
     .description("reconcile one organization against WorkOS's directory API")
     .requiredOption('--org <id>', 'the WorkOS organization id')
     .option('--dry-run', 'print the difference; change nothing')
@@ -100,6 +101,7 @@ export function registerResync(program: Command, cli: CliContext): void {
       const logger = stderrLogger(config);
       const resources = openResources(config, logger);
       const progress = progressPrinter(cli, process.stderr.isTTY === true);
+      const actor = cliActor(options.actor);
       try {
         const result = await resyncOrganization(resources, options.org, {
           dryRun: options.dryRun,
@@ -107,6 +109,15 @@ export function registerResync(program: Command, cli: CliContext): void {
           onProgress: (p) => progress.update(p),
         });
         progress.done();
+        if (!result.dryRun) {
+          await recordOperatorAction(resources.db, actor, {
+            action: 'resync_run',
+            organizationId: options.org,
+            subjectType: 'organization',
+            subjectId: options.org,
+            detail: { events: result.stored, force: options.force === true },
+          });
+        }
         if (options.json) cli.out(JSON.stringify(result));
         else printResult(cli, result);
       } catch (err) {

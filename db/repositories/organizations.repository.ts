@@ -47,6 +47,13 @@ export async function organizationsToReconcile(db: Executor): Promise<string[]> 
   return rows.map((r) => r.id);
 }
 
+export async function findOrganization(
+  db: Executor,
+  id: string,
+): Promise<Organization | undefined> {
+  return db.selectFrom('organizations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 /** Whether an organization is known: it has a row or at least one inbox event. */
 export async function organizationExists(db: Executor, id: string): Promise<boolean> {
   const row = await db

@@ -31,6 +31,10 @@ export interface StatusOptions {
   organizationId?: string;
   /** Most organizations returned, those needing attention first. */
   limit?: number;
+  /** Organizations skipped before the first returned (paging). */
+  offset?: number;
+  /** Only organizations whose id contains this text (case-insensitive). */
+  search?: string;
   /** Count active seats (one index scan of users per returned organization). */
   seats?: boolean;
 }
@@ -95,11 +99,17 @@ export async function organizationStatuses(
       left join organizations o on o.id = ids.id
       left join pending p on p.organization_id = ids.id
       left join dead d on d.organization_id = ids.id
+      where ${
+        options.search
+          ? sql`ids.id ilike ${`%${options.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`
+          : sql`true`
+      }
     ), page as (
       select statuses.*, count(*) over () as total
       from statuses
       order by ${attentionOrder}
       limit ${options.limit ?? 500}
+      offset ${options.offset ?? 0}
     )
     select page.*, ${
       seats
@@ -111,6 +121,11 @@ export async function organizationStatuses(
     from page
     order by ${attentionOrder}
   `.execute(db);
+  if (result.rows.length === 0 && (options.offset ?? 0) > 0) {
+    // Past the last page: the total still counts what matched.
+    const first = await organizationStatuses(db, { ...options, offset: 0, limit: 1, seats: false });
+    return { total: first.total, organizations: [] };
+  }
   return {
     total: result.rows[0]?.total ?? 0,
     organizations: result.rows.map((r) => ({

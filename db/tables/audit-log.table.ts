@@ -13,7 +13,17 @@ export type AuditAction =
   | 'group_updated'
   | 'group_deleted'
   | 'membership_added'
-  | 'membership_removed';
+  | 'membership_removed'
+  | OperatorAuditAction;
+
+/** What operators do (db/repositories/audit.repository.ts); detail names the actor. */
+export type OperatorAuditAction =
+  | 'organization_paused'
+  | 'organization_resumed'
+  | 'event_replayed'
+  | 'dead_events_replayed'
+  | 'resync_queued'
+  | 'resync_run';
 
 /** One row per applied change: which event, which subject, what changed. Append-only. */
 export interface AuditLogTable {
@@ -21,7 +31,7 @@ export interface AuditLogTable {
   event_id: string;
   organization_id: string;
   action: AuditAction;
-  subject_type: 'directory' | 'user' | 'group' | 'membership';
+  subject_type: 'directory' | 'user' | 'group' | 'membership' | 'organization' | 'event' | 'token';
   subject_id: string;
   detail: JSONColumnType<Record<string, unknown>>;
   at: ColumnType<Date, Date | undefined, never>;

@@ -20,7 +20,7 @@ import {
   markOrganizationApplied,
 } from '../../db/repositories/organizations.repository.ts';
 import { applyEvent } from '../apply/apply-event.ts';
-import { Effects } from '../apply/effects.ts';
+import { Effects, type Revocation } from '../apply/effects.ts';
 import { withStoredValues } from '../apply/repaired-event.ts';
 import { BatchFailedError, OrganizationBusyError } from './errors.ts';
 import { loadSnapshot } from './load-snapshot.ts';
@@ -38,6 +38,8 @@ export type BatchResult =
       events: PendingEvent[];
       outcomes: Map<string, Outcome>;
       revoked: RevokedSessions[];
+      /** Every user the batch deprovisioned (with or without sessions to revoke). */
+      deprovisioned: Revocation[];
       /** Received time of the events that revoked sessions, by event id. */
       receivedAt: Map<string, Date>;
     };
@@ -170,7 +172,8 @@ async function applyRows(
     // that revokes sessions keeps the synchronous commit.
     await commitWithoutFlush(trx);
   }
-  const revoked = await revokeSessions(trx, [...effects.revocations.values()]);
+  const deprovisioned = [...effects.revocations.values()];
+  const revoked = await revokeSessions(trx, deprovisioned);
   const altered = alterationsByEvent(parsed);
   await appendAuditRows(trx, auditRows(organizationId, effects, revoked, altered));
 
@@ -184,7 +187,7 @@ async function applyRows(
   await markOrganizationApplied(trx, organizationId, looked[looked.length - 1]!.event_id);
 
   const receivedAt = new Map(looked.map((r) => [r.event_id, r.received_at]));
-  return { kind: 'done', events: looked, outcomes, revoked, receivedAt };
+  return { kind: 'done', events: looked, outcomes, revoked, deprovisioned, receivedAt };
 }
 
 /**

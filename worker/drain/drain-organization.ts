@@ -21,6 +21,7 @@ import {
   OrganizationBusyError,
   rootOfBatchError,
 } from './errors.ts';
+import { logDeprovisionings } from './log-deprovisionings.ts';
 
 export interface DrainOptions {
   log: Logger;
@@ -145,6 +146,7 @@ async function recordFailure(
  */
 async function reportBatch(
   resources: Drainer,
+  organizationId: string,
   batch: Extract<BatchResult, { kind: 'done' }>,
   result: DrainResult,
   log: Logger,
@@ -170,6 +172,7 @@ async function reportBatch(
       resources.metrics.revocationLatency.observe((committedAt - receivedAt.getTime()) / 1000);
     resources.metrics.sessionsRevoked.inc(revoked.sessionIds.length);
   }
+  logDeprovisionings(log, organizationId, batch.deprovisioned, batch.revoked);
 }
 
 export async function drainOrganization(
@@ -225,7 +228,7 @@ export async function drainOrganization(
     result.batches += 1;
     const last = batch.events[batch.events.length - 1]!;
     after = { occurredAt: last.occurred_at, eventId: last.event_id };
-    await reportBatch(resources, batch, result, log);
+    await reportBatch(resources, organizationId, batch, result, log);
     if (batch.revoked.length > 0) options.revocationsCommitted?.();
     if (isolating > 0 && --isolating === 0) limit = fullLimit;
     if (performance.now() - started > yieldAfterMs) {
