@@ -1,6 +1,6 @@
 // Every setting of dirsync, read from environment variables once at start-up.
 // Defaults run against a local Postgres (127.0.0.1:5432) and Redis (127.0.0.1:6379)
-// with no configuration at all. The variable names are public and stable (DESIGN.md).
+// with no configuration at all. The variable names are public and stable.
 import { z } from 'zod';
 
 const bool = z

@@ -1,19 +1,7 @@
+// Glossary of the terms the code uses (drain, tombstone, horizon…): docs/ARCHITECTURE.md
+//
 // WorkOS directory events: their wire shapes (snake_case, as posted to the webhook
 // and returned by the Events API) and the zod schemas that validate them.
-//
-// Glossary
-// - event: one WorkOS event `{ id, event, data, created_at }`; `id` is unique and
-//   sorts by time.
-// - inbox row: an event stored durably in Postgres before anything else happens;
-//   the inbox is the ordered log, per organization, by (occurred_at, event_id).
-// - trigger: a BullMQ job that only says "drain organization X"; it carries no
-//   event data and no personal data; at most one waits and one runs per org.
-// - drain: applying an organization's pending inbox rows, in order, under that
-//   organization's advisory lock.
-// - tombstone: a deleted user, group or directory kept with the time of its
-//   deletion, so that a late, older event cannot bring it back.
-// - deprovision: taking a user's access away: deactivate (or erase, by policy) and
-//   revoke every session, in one transaction.
 import { z } from 'zod';
 
 export const DIRECTORY_EVENT_TYPES = [

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerErrorHandling } from '../api/errors.ts';
 import { registerWebhookRoutes } from '../api/routes/webhooks.ts';
 import { buildServer } from '../api/server.ts';
-import { TRIGGER_WAIT_MS } from '../api/webhooks/ingest-event.ts';
 import type { Config } from '../common/config.ts';
 import { DIRECTORY_EVENT_TYPES } from '../common/events.ts';
 import { createLogger } from '../common/logger.ts';
@@ -183,7 +182,7 @@ describe('POST /webhooks/workos', () => {
     }
   });
 
-  it('answers within its trigger wait when Redis accepts connections but never answers', async () => {
+  it('answers every delivery with its row stored when Redis accepts connections but never answers', async () => {
     const sockets = new Set<Socket>();
     const hung = createServer((socket) => {
       sockets.add(socket);
@@ -194,28 +193,26 @@ describe('POST /webhooks/workos', () => {
     const { port } = hung.address() as AddressInfo;
     const stuck = await serverWith({ REDIS_URL: `redis://127.0.0.1:${port}` });
     try {
-      // Warm (the pool connects, the first trigger starts hanging), then measure.
+      // Warm (the pool connects, the first trigger starts hanging), then more.
       expect((await postWebhook(stuck.app, freshEvent().body)).statusCode).toBe(200);
-      // Waves of deliveries while the first triggers still hang: each one waits for
-      // its own trigger at most TRIGGER_WAIT_MS, not for the trigger batches queued
-      // before it (which took up to twice as long).
+      // Waves of deliveries while the first triggers still hang: each one is answered
+      // once its own trigger wait is over. How long that wait is, counted from the
+      // call whether queued or sent, is the batcher's timeout, tested on a clock the
+      // test moves (api.webhooks.batcher.test.ts) rather than by the wall clock here.
       const answers = await Promise.all(
-        Array.from({ length: 10 }, async (_, wave) => {
-          await new Promise((r) => setTimeout(r, wave * 50));
-          return Promise.all(
+        Array.from({ length: 10 }, async (_, wave) =>
+          Promise.all(
             Array.from({ length: 4 }, async () => {
               const { id, body } = freshEvent('dsync.user.updated', `org_hung_${wave}`);
-              const started = performance.now();
               const res = await postWebhook(stuck.app, body);
-              return { id, status: res.statusCode, ms: performance.now() - started };
+              return { id, status: res.statusCode };
             }),
-          );
-        }),
+          ),
+        ),
       );
       const all = answers.flat();
       expect(all.map((a) => a.status)).toEqual(Array(all.length).fill(200));
       for (const a of all) expect(await rowsOf(a.id)).toHaveLength(1);
-      expect(Math.max(...all.map((a) => a.ms))).toBeLessThan(TRIGGER_WAIT_MS + 150);
     } finally {
       for (const socket of sockets) socket.destroy();
       hung.close();

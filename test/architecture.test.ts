@@ -9,13 +9,15 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SOURCE_FOLDERS = ['api', 'worker', 'common', 'db', 'cli'] as const;
+const SOURCE_FOLDERS = ['api', 'worker', 'common', 'db', 'cli', 'client'] as const;
 type Layer = (typeof SOURCE_FOLDERS)[number] | 'root';
 
 /** Which layers each layer may import (its own included). */
 const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   root: ['root', 'cli', 'api', 'worker', 'common', 'db'],
   cli: ['cli', 'api', 'worker', 'common', 'db'],
+  // The application's library (`dirsync/client`): the contract's types and messages.
+  client: ['client', 'common', 'db'],
   api: ['api', 'common', 'db'],
   worker: ['worker', 'common', 'db'],
   common: ['common', 'db'],

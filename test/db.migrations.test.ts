@@ -30,7 +30,7 @@ async function uniqueIndexes(schema: string): Promise<string[]> {
   return result.rows.map((r) => r.def.replace(/^.* USING \w+ /, ''));
 }
 
-// The table contract of DESIGN.md: the application reads these columns.
+// The table contract (docs/ARCHITECTURE.md): the application reads these columns.
 const contract: Record<string, string[]> = {
   organizations: ['id', 'deprovision_policy', 'paused_at'],
   directories: [

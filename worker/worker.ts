@@ -3,7 +3,7 @@
 // pruning) and for reconciliations, which are long and so kept apart.
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { type JobPayloads, QUEUES } from '../common/queues.ts';
-import { createRedis, waitForRedis } from '../common/redis.ts';
+import { createRedis, type Redis, waitForRedis } from '../common/redis.ts';
 import type { Resources } from '../common/resources.ts';
 import { drainOrganization } from './drain/drain-organization.ts';
 import { pollEvents } from './poller/poll-events.ts';
@@ -32,18 +32,15 @@ export function isLastAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean 
 
 type MaintenanceName = Exclude<ScheduledName, 'reconcile'>;
 
-export async function startWorker(resources: Resources): Promise<WorkerHandle> {
-  const { config, logger } = resources;
-  const connection = createRedis(config, 'worker', logger);
-  await waitForRedis(connection, 10_000).catch((err) => {
-    // Redis may come later: BullMQ reconnects. Postgres still holds every event.
-    logger.warn({ err }, 'redis not ready at start-up; the worker will wait for it');
-  });
-  const options = { connection, prefix: config.REDIS_PREFIX };
-  // Sends the revocation outbox to Redis; every worker runs one, one sends at a time.
-  const relay = startRelay(resources);
-  registerOutboxMetrics(resources.metrics.registry, resources.db);
+type WorkerOptions = { connection: Redis; prefix: string };
 
+/** Drain triggers: one organization per job, organizations in parallel. */
+function startDrainWorker(
+  resources: Resources,
+  options: WorkerOptions,
+  relay: RevocationRelay,
+): Worker {
+  const { config, logger } = resources;
   const drainWorker = new Worker<JobPayloads['drain-organization']>(
     QUEUES.drain,
     async (job) => {
@@ -71,7 +68,12 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     logger.warn({ err, jobId: job?.id, orgId: job?.data.organizationId }, 'drain job failed'),
   );
   drainWorker.on('error', (err) => logger.warn({ err }, 'drain worker error'));
+  return drainWorker;
+}
 
+/** Short scheduled upkeep (sweeper, poller, pruning), and reconciliations apart. */
+function startUpkeepWorkers(resources: Resources, options: WorkerOptions) {
+  const { logger } = resources;
   const processors: Record<MaintenanceName, () => Promise<unknown>> = {
     sweep: () => sweep(resources),
     'prune-inbox': () => pruneOldEvents(resources),
@@ -99,6 +101,22 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     worker.on('error', (err) => logger.warn({ err }, `${name} worker error`));
     worker.on('failed', (job, err) => logger.warn({ err, job: job?.name }, `${name} job failed`));
   }
+  return { maintenanceWorker, reconcileWorker };
+}
+
+export async function startWorker(resources: Resources): Promise<WorkerHandle> {
+  const { config, logger } = resources;
+  const connection = createRedis(config, 'worker', logger);
+  await waitForRedis(connection, 10_000).catch((err) => {
+    // Redis may come later: BullMQ reconnects. Postgres still holds every event.
+    logger.warn({ err }, 'redis not ready at start-up; the worker will wait for it');
+  });
+  const options = { connection, prefix: config.REDIS_PREFIX };
+  // Sends the revocation outbox to Redis; every worker runs one, one sends at a time.
+  const relay = startRelay(resources);
+  registerOutboxMetrics(resources.metrics.registry, resources.db);
+  const drainWorker = startDrainWorker(resources, options, relay);
+  const { maintenanceWorker, reconcileWorker } = startUpkeepWorkers(resources, options);
 
   const maintenanceQueue = new Queue(QUEUES.maintenance, options);
   const reconcileQueue = new Queue(QUEUES.reconcile, options);

@@ -1,5 +1,5 @@
 // From an authenticated webhook body to a committed inbox row, then a drain trigger.
-// The order is the durability rule (DESIGN.md, rule 1): validate, commit, and only
+// The order is the durability rule (docs/ARCHITECTURE.md: durable before acknowledged): validate, commit, and only
 // then trigger; the answer is 200 only once the row is committed. A trigger that
 // cannot be enqueued (Redis down or slow) does not fail the delivery: the event is
 // stored, and the sweeper re-triggers organizations with pending rows.

@@ -1,4 +1,4 @@
-// The tables of the contract with the application (DESIGN.md), and the indexes of
+// The tables of the contract with the application (docs/ARCHITECTURE.md), and the indexes of
 // the hot paths: the drain reads pending inbox rows of one org in order; users and
 // groups are found by their directory ids; sessions by user.
 import { type Kysely, sql } from 'kysely';

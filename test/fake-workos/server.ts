@@ -25,6 +25,8 @@ export interface Fault {
   delayMs?: number;
   /** Drop the connection without an answer (a network error). */
   drop?: boolean;
+  /** Never answer: hold the request until the client gives up on it (a timeout). */
+  hang?: boolean;
   /** How many matching requests it hits (default 1). */
   times?: number;
 }
@@ -266,6 +268,11 @@ export async function startFakeWorkOS(options: FakeWorkOSOptions = {}): Promise<
       fault.left -= 1;
       if (fault.left <= 0) faults.splice(faultIndex, 1);
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.hang) {
+        await new Promise((r) => res.once('close', r));
+        record.status = -1;
+        return;
+      }
       if (fault.drop) {
         record.status = -1;
         req.socket.destroy();

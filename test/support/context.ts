@@ -34,6 +34,25 @@ export interface TestContext {
   track<T extends object>(name: string, target: T, method?: keyof T & string): T;
 }
 
+/**
+ * Migrates this file's schema. Kysely's migrator looks for its table through a
+ * catalog query over every schema, which fails ("schema … does not exist") when
+ * another test file, or another run on the same database, drops its own schema at
+ * that moment; that is not this schema's failure, so it is tried again.
+ */
+async function migrateTolerantly(db: Database, schema: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(db, schema);
+      return;
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const other = cause?.code === '3F000' && !cause.message?.includes(`"${schema}"`);
+      if (!other || attempt === 5) throw err;
+    }
+  }
+}
+
 export function useTestContext(name: string): TestContext {
   const id = `${name
     .replace(/[^a-z0-9]/gi, '_')
@@ -64,7 +83,7 @@ export function useTestContext(name: string): TestContext {
 
   failOnLeaks();
   beforeAll(async () => {
-    await migrateToLatest(db, config.DATABASE_SCHEMA);
+    await migrateTolerantly(db, config.DATABASE_SCHEMA);
   });
   afterAll(async () => {
     await sql`drop schema if exists ${sql.id(config.DATABASE_SCHEMA)} cascade`.execute(db);

@@ -124,19 +124,71 @@ function pageRows(page: WirePage, log: Logger, result: PollResult): IncomingEven
   return rows;
 }
 
+/** What one poll works with, shared by its steps. */
+interface PollRun {
+  resources: Poller;
+  log: Logger;
+  workos: WorkOSClient;
+  pageSize: number;
+  maxPages: number;
+  options: PollOptions;
+  result: PollResult;
+}
+
+function emptyResult(): PollResult {
+  return {
+    status: 'disabled',
+    pages: 0,
+    events: 0,
+    inserted: 0,
+    duplicates: 0,
+    invalid: 0,
+    dropped: 0,
+    cursor: null,
+    newestEventAt: null,
+    cursorExpired: false,
+  };
+}
+
+/** One page of events after `after`; without a cursor, from the oldest one kept. */
+function fetchPage(run: PollRun, after: string | null): Promise<WirePage> {
+  const { config } = run.resources;
+  const rangeStart = after
+    ? undefined
+    : new Date(Date.now() - config.WORKOS_POLL_LOOKBACK_DAYS * DAY_MS).toISOString();
+  const query = {
+    events: EVENT_TYPES,
+    limit: run.pageSize,
+    after: after ?? undefined,
+    range_start: rangeStart,
+  };
+  return withWorkOSRetry('GET /events', () => getListPage(run.workos, '/events', query), {
+    log: run.log,
+    policy: run.options.retry,
+    signal: run.options.signal,
+  });
+}
+
+/** The newest occurred_at of a page's rows. */
+function newestOf(rows: readonly IncomingEvent[]): Date | null {
+  return rows.reduce<Date | null>(
+    (max, r) => (max === null || r.occurredAt > max ? r.occurredAt : max),
+    null,
+  );
+}
+
 /**
  * Stores one page and moves the cursor from `after` to `next` in one transaction,
  * then triggers the drains of the organizations that got new events.
  */
 async function storePage(
-  resources: Poller,
+  run: PollRun,
   db: Database,
-  log: Logger,
   triggers: DrainTriggers,
   rows: IncomingEvent[],
   cursors: { after: string | null; next: string; newestEventAt: Date | null },
-  result: PollResult,
 ): Promise<void> {
+  const { result, log } = run;
   const inserted = await db.transaction().execute(async (trx) => {
     const ids = await insertEvents(trx, rows);
     const moved = await advancePollCursor(trx, EVENTS_CURSOR, cursors.after, {
@@ -149,7 +201,7 @@ async function storePage(
   const fresh = rows.filter((r) => inserted.has(r.eventId));
   result.inserted += fresh.length;
   result.duplicates += rows.length - fresh.length;
-  const { eventsIngested } = resources.metrics;
+  const { eventsIngested } = run.resources.metrics;
   eventsIngested.inc({ source: 'events_api', result: 'new' }, fresh.length);
   if (rows.length > fresh.length) {
     eventsIngested.inc({ source: 'events_api', result: 'duplicate' }, rows.length - fresh.length);
@@ -166,129 +218,105 @@ async function storePage(
   );
 }
 
+/** The saved cursor was refused: alert, queue the repair, forget the cursor. */
+async function restartFromRangeStart(
+  run: PollRun,
+  conn: Database,
+  saved: PollCursor,
+  err: unknown,
+): Promise<void> {
+  run.log.error(
+    {
+      err,
+      alert: 'poll_cursor_expired',
+      cursor: saved.cursor,
+      newestEventAt: saved.newest_event_at,
+      lastPolledAt: saved.polled_at,
+    },
+    'the events api refused the saved cursor (older than it keeps?): events since may be lost; reconciling every organization and restarting from range_start',
+  );
+  // Queued before the cursor is forgotten: if Redis is down this poll fails and the
+  // next one finds the same cursor and tries again, so the repair is never skipped.
+  await queueReconcileAll(run.resources);
+  if (!(await resetPollCursor(conn, EVENTS_CURSOR, saved.cursor as string))) {
+    throw new CursorMovedError('the events cursor was moved by another poller');
+  }
+  run.result.cursorExpired = true;
+}
+
+/**
+ * Reads and stores pages from the saved cursor on until caught up (or maxPages),
+ * on the lock's connection. Each stored page's drain triggers go out, even when a
+ * later page fails.
+ */
+async function pollPages(run: PollRun, conn: Database): Promise<void> {
+  const { result, options } = run;
+  const saved = await findPollCursor(conn, EVENTS_CURSOR);
+  let after = saved?.cursor ?? null;
+  let newest = saved?.newest_event_at ?? null;
+  const triggers = createDrainTriggers(run.resources.drainQueue, run.log);
+  let fetching = fetchPage(run, after);
+  try {
+    for (;;) {
+      let page: WirePage;
+      try {
+        page = await fetching;
+      } catch (err) {
+        // Only the saved cursor can have expired; a page's own cursor is fresh.
+        if (!saved?.cursor || after !== saved.cursor || !isCursorExpired(err, saved, Date.now()))
+          throw err;
+        await restartFromRangeStart(run, conn, saved, err);
+        after = null;
+        fetching = fetchPage(run, after);
+        continue;
+      }
+      result.pages += 1;
+      if (page.data.length === 0) break;
+      const rows = pageRows(page, run.log, result);
+      const next = page.after ?? lastEventId(page.data);
+      if (!next) throw new Error('events api page has no cursor to continue from');
+      const more =
+        page.data.length >= run.pageSize && result.pages < run.maxPages && !options.signal?.aborted;
+      if (more) {
+        // Read the next page while this one is stored; only the store moves the cursor.
+        fetching = fetchPage(run, next);
+        fetching.catch(() => {}); // awaited on the next turn; not unhandled meanwhile
+      }
+      const newestEventAt = newestOf(rows);
+      await storePage(run, conn, triggers, rows, { after, next, newestEventAt });
+      after = next;
+      if (newestEventAt && (!newest || newestEventAt > newest)) newest = newestEventAt;
+      result.events += page.data.length;
+      options.onPage?.({ pages: result.pages, events: result.events, inserted: result.inserted });
+      if (!more) break;
+    }
+  } finally {
+    await triggers.flush();
+  }
+  if (result.events === 0) await touchPollCursor(conn, EVENTS_CURSOR);
+  result.cursor = after;
+  result.newestEventAt = newest;
+}
+
 export async function pollEvents(
   resources: Poller,
   options: PollOptions = {},
 ): Promise<PollResult> {
   const { config, db, logger } = resources;
-  const log = logger.child({ component: 'poller' });
-  const result: PollResult = {
-    status: 'disabled',
-    pages: 0,
-    events: 0,
-    inserted: 0,
-    duplicates: 0,
-    invalid: 0,
-    dropped: 0,
-    cursor: null,
-    newestEventAt: null,
-    cursorExpired: false,
-  };
+  const result = emptyResult();
   if (!options.workos && !config.WORKOS_API_KEY) return result;
-  const workos = options.workos ?? createWorkOSClient(config);
-  const pageSize = options.pageSize ?? EVENTS_PAGE_SIZE;
-  const maxPages = options.maxPages ?? Number.POSITIVE_INFINITY;
-
-  const fetchPage = (after: string | null) => {
-    // Without a cursor, start at the oldest event the API still keeps.
-    const rangeStart = after
-      ? undefined
-      : new Date(Date.now() - config.WORKOS_POLL_LOOKBACK_DAYS * DAY_MS).toISOString();
-    const query = {
-      events: EVENT_TYPES,
-      limit: pageSize,
-      after: after ?? undefined,
-      range_start: rangeStart,
-    };
-    return withWorkOSRetry('GET /events', () => getListPage(workos, '/events', query), {
-      log,
-      policy: options.retry,
-      signal: options.signal,
-    });
+  const log = logger.child({ component: 'poller' });
+  const run: PollRun = {
+    resources,
+    log,
+    workos: options.workos ?? createWorkOSClient(config),
+    pageSize: options.pageSize ?? EVENTS_PAGE_SIZE,
+    maxPages: options.maxPages ?? Number.POSITIVE_INFINITY,
+    options,
+    result,
   };
-
-  /** The saved cursor was refused: alert, queue the repair, forget the cursor. */
-  const restartFromRangeStart = async (conn: Database, saved: PollCursor, err: unknown) => {
-    log.error(
-      {
-        err,
-        alert: 'poll_cursor_expired',
-        cursor: saved.cursor,
-        newestEventAt: saved.newest_event_at,
-        lastPolledAt: saved.polled_at,
-      },
-      'the events api refused the saved cursor (older than it keeps?): events since may be lost; reconciling every organization and restarting from range_start',
-    );
-    // Queued before the cursor is forgotten: if Redis is down this poll fails and the
-    // next one finds the same cursor and tries again, so the repair is never skipped.
-    await queueReconcileAll(resources);
-    if (!(await resetPollCursor(conn, EVENTS_CURSOR, saved.cursor as string))) {
-      throw new CursorMovedError('the events cursor was moved by another poller');
-    }
-    result.cursorExpired = true;
-  };
-
-  const run = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, async (conn) => {
-    const saved = await findPollCursor(conn, EVENTS_CURSOR);
-    let after = saved?.cursor ?? null;
-    let newest = saved?.newest_event_at ?? null;
-    const triggers = createDrainTriggers(resources.drainQueue, log);
-    let fetching = fetchPage(after);
-    try {
-      for (;;) {
-        let page: WirePage;
-        try {
-          page = await fetching;
-        } catch (err) {
-          // Only the saved cursor can have expired; a page's own cursor is fresh.
-          if (!saved?.cursor || after !== saved.cursor || !isCursorExpired(err, saved, Date.now()))
-            throw err;
-          await restartFromRangeStart(conn, saved, err);
-          after = null;
-          fetching = fetchPage(after);
-          continue;
-        }
-        result.pages += 1;
-        if (page.data.length === 0) break;
-        const rows = pageRows(page, log, result);
-        const next = page.after ?? lastEventId(page.data);
-        if (!next) throw new Error('events api page has no cursor to continue from');
-        const more =
-          page.data.length >= pageSize && result.pages < maxPages && !options.signal?.aborted;
-        if (more) {
-          // Read the next page while this one is stored; only the store moves the cursor.
-          fetching = fetchPage(next);
-          fetching.catch(() => {}); // awaited on the next turn; not unhandled meanwhile
-        }
-        const newestEventAt = rows.reduce<Date | null>(
-          (max, r) => (max === null || r.occurredAt > max ? r.occurredAt : max),
-          null,
-        );
-        await storePage(
-          resources,
-          conn,
-          log,
-          triggers,
-          rows,
-          { after, next, newestEventAt },
-          result,
-        );
-        after = next;
-        if (newestEventAt && (!newest || newestEventAt > newest)) newest = newestEventAt;
-        result.events += page.data.length;
-        options.onPage?.({ pages: result.pages, events: result.events, inserted: result.inserted });
-        if (!more) break;
-      }
-    } finally {
-      // The triggers of every stored page go out, even when a later page failed.
-      await triggers.flush();
-    }
-    if (result.events === 0) await touchPollCursor(conn, EVENTS_CURSOR);
-    result.cursor = after;
-    result.newestEventAt = newest;
-  });
-
-  if (!run.locked) {
+  const lock = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, (conn) => pollPages(run, conn));
+  if (!lock.locked) {
     log.debug('another poll is running; this one returns');
     result.status = 'busy';
     return result;
