@@ -3,11 +3,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Resources } from '../common/resources.ts';
+import type { ApplyNow } from '../common/scim/apply-now.ts';
+import { triggerDrain } from '../common/triggers.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerErrorHandling } from './errors.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoute } from './routes/metrics.ts';
 import { registerWebhookRoutes } from './routes/webhooks.ts';
+import { registerScim } from './scim/index.ts';
 
 // A client's own request id is kept (to follow a request across services) only when
 // it is short and plain: it goes into every log line and a response header.
@@ -18,7 +21,18 @@ function requestId(request: IncomingMessage): string {
   return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export async function buildServer(resources: Resources): Promise<FastifyInstance> {
+export interface ServerOptions {
+  /**
+   * Applies an organization's pending events now (the process wiring passes the
+   * worker's drain). Without it SCIM writes trigger the queue and wait for a worker.
+   */
+  applyNow?: ApplyNow;
+}
+
+export async function buildServer(
+  resources: Resources,
+  options: ServerOptions = {},
+): Promise<FastifyInstance> {
   const { config, logger } = resources;
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps FastifyInstance's default generics.
@@ -39,6 +53,15 @@ export async function buildServer(resources: Resources): Promise<FastifyInstance
   await registerWebhookRoutes(app, resources);
   await registerMetricsRoute(app, resources);
   await registerAdmin(app, resources);
+  await registerScim(
+    app,
+    resources,
+    options.applyNow ??
+      (async (organizationId) => {
+        await triggerDrain(resources.drainQueue, organizationId);
+        return 'busy';
+      }),
+  );
   await app.ready();
   return app;
 }

@@ -107,6 +107,10 @@ const schema = z.object({
   // A worker without the API in its process serves /metrics and /healthz here (0: off).
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
+  // The base of SCIM URLs given to identity providers (default http://<HOST>:<PORT>).
+  PUBLIC_URL: url(['http:', 'https:']).optional(),
+  // How long a SCIM directory's old bearer token keeps working after a rotation.
+  SCIM_TOKEN_GRACE_MS: int(0).default(0),
 
   WORKOS_WEBHOOK_SECRET: optionalString.pipe(csv.optional()),
   WORKOS_WEBHOOK_TOLERANCE_MS: int(1000).default(180_000),

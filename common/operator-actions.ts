@@ -27,7 +27,11 @@ import { toError, withTimeout } from './errors.ts';
 
 export type { Actor } from '../db/repositories/audit.repository.ts';
 
-export type OperatorErrorCode = 'unknown_organization' | 'unknown_event' | 'not_replayable';
+export type OperatorErrorCode =
+  | 'unknown_organization'
+  | 'unknown_event'
+  | 'unknown_directory'
+  | 'not_replayable';
 
 /** An action refused because its target does not exist or cannot take it. */
 export class OperatorError extends Error {

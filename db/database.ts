@@ -12,6 +12,13 @@ import type { InboxTable } from './tables/inbox.table.ts';
 import type { OrganizationsTable } from './tables/organizations.table.ts';
 import type { PollCursorsTable } from './tables/poll-cursors.table.ts';
 import type { RevocationOutboxTable } from './tables/revocation-outbox.table.ts';
+import type {
+  ScimDirectoriesTable,
+  ScimGroupMembersTable,
+  ScimGroupsTable,
+  ScimTokensTable,
+  ScimUsersTable,
+} from './tables/scim.table.ts';
 import type { SessionsTable } from './tables/sessions.table.ts';
 import type { UsersTable } from './tables/users.table.ts';
 
@@ -26,6 +33,11 @@ export interface DB {
   inbox: InboxTable;
   poll_cursors: PollCursorsTable;
   revocation_outbox: RevocationOutboxTable;
+  scim_directories: ScimDirectoriesTable;
+  scim_tokens: ScimTokensTable;
+  scim_users: ScimUsersTable;
+  scim_groups: ScimGroupsTable;
+  scim_group_members: ScimGroupMembersTable;
 }
 
 export type Database = Kysely<DB>;

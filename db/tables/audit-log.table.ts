@@ -34,6 +34,8 @@ export interface AuditLogTable {
   subject_type: 'directory' | 'user' | 'group' | 'membership' | 'organization' | 'event' | 'token';
   subject_id: string;
   detail: JSONColumnType<Record<string, unknown>>;
+  /** Who made the change: `scim:<directoryId>` for SCIM writes; null for WorkOS sync. */
+  actor: ColumnType<string | null, string | null | undefined, never>;
   at: ColumnType<Date, Date | undefined, never>;
 }
 

@@ -1,6 +1,6 @@
 import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
 
-export type InboxSource = 'webhook' | 'events_api' | 'reconcile' | 'replay';
+export type InboxSource = 'webhook' | 'events_api' | 'reconcile' | 'replay' | 'scim';
 export type InboxStatus = 'pending' | 'applied' | 'ignored' | 'dead';
 
 /**
