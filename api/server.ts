@@ -52,7 +52,7 @@ export async function buildServer(
   registerHealthRoutes(app, resources);
   await registerWebhookRoutes(app, resources);
   await registerMetricsRoute(app, resources);
-  await registerAdmin(app, resources);
+  await registerAdmin(app, resources, options.applyNow);
   await registerScim(
     app,
     resources,

@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<Register>> = {
   pause: async () => (await import('./commands/pause.ts')).registerPauseResume,
   'send-test-event': async () =>
     (await import('./commands/send-test-event.ts')).registerSendTestEvent,
+  scim: async () => (await import('./commands/scim.ts')).registerScim,
 };
 
 /** The command named on the command line (the first argument not an option), if known. */

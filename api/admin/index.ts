@@ -6,13 +6,19 @@
 import type { FastifyInstance } from 'fastify';
 import { operatorCredentials } from '../../common/config.ts';
 import type { Resources } from '../../common/resources.ts';
+import type { ApplyNow } from '../../common/scim/apply-now.ts';
 import { openQueues } from '../queues.ts';
 import { denyFraming, refuseChanges, refuseCrossSiteChanges, requireAdminToken } from './auth.ts';
 import { registerQueueDashboard } from './queue-dashboard.ts';
 import { registerAdminApi } from './routes.ts';
+import { registerScimAdminApi } from './scim-routes.ts';
 import { registerStatusPage } from './status-page.ts';
 
-export async function registerAdmin(app: FastifyInstance, resources: Resources): Promise<void> {
+export async function registerAdmin(
+  app: FastifyInstance,
+  resources: Resources,
+  applyNow?: ApplyNow,
+): Promise<void> {
   const { config, logger } = resources;
   const credentials = operatorCredentials(config);
   if (credentials.length === 0) {
@@ -31,6 +37,7 @@ export async function registerAdmin(app: FastifyInstance, resources: Resources):
       if (config.ADMIN_READ_ONLY) scope.addHook('onRequest', refuseChanges());
       registerStatusPage(scope, resources);
       registerAdminApi(scope, resources, queues);
+      registerScimAdminApi(scope, resources, applyNow);
       await registerQueueDashboard(scope, queues, config);
     },
     { prefix: '/admin' },

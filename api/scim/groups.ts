@@ -279,7 +279,9 @@ export function registerGroupRoutes(scope: FastifyInstance, s: ScimScope): void 
   );
 
   scope.patch<IdParams>('/Groups/:id', (request) =>
-    update(request, (current) => patchGroup([GROUP_SCHEMA], current.attributes, request.body)),
+    update(request, (current) =>
+      patchGroup(current.id, [GROUP_SCHEMA], current.attributes, request.body),
+    ),
   );
 
   scope.delete<IdParams>('/Groups/:id', async (request, reply) => {

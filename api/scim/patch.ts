@@ -26,7 +26,7 @@ const READ_ONLY = /^(id|meta|schemas)(\.|$)/i;
 const EXTENSION_KEY =
   /^(urn:ietf:params:scim:schemas:extension:[^:]+(?::[^:]+)*:\d+\.\d+:[A-Za-z]+):([A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)?)$/;
 
-function operations(body: unknown): Operation[] {
+function operations(body: unknown, id: string): Operation[] {
   if (!isObject(body)) throw new ScimError(400, 'the body must be a JSON object', 'invalidSyntax');
   const key = Object.keys(body).find((k) => k.toLowerCase() === 'operations');
   const list = key ? body[key] : undefined;
@@ -57,6 +57,14 @@ function operations(body: unknown): Operation[] {
     if (!path && op === 'remove') throw new ScimError(400, 'remove needs a path', 'noTarget');
     if (!path && !isObject(raw.value)) {
       throw new ScimError(400, `${op} without a path needs an object value`, 'invalidValue');
+    }
+    if (!path) {
+      // Okta's group rename repeats the id in the value: harmless when it is the same.
+      const { id: given, schemas: _s, meta: _m, ...rest } = raw.value as Json;
+      if (given !== undefined && given !== id) {
+        throw new ScimError(400, 'id cannot be changed', 'mutability');
+      }
+      return { op, value: rest };
     }
     if (op !== 'remove' && raw.value === undefined) {
       throw new ScimError(400, `${op} needs a value`, 'invalidValue');
@@ -118,8 +126,8 @@ function applyAttributeOps(schemas: string[], attributes: Json, ops: Operation[]
   return rest;
 }
 
-export function patchUser(schemas: string[], attributes: Json, body: unknown): Json {
-  return applyAttributeOps(schemas, attributes, operations(body));
+export function patchUser(id: string, schemas: string[], attributes: Json, body: unknown): Json {
+  return applyAttributeOps(schemas, attributes, operations(body, id));
 }
 
 /** The member ids a `members[value eq "…"]` path names (`or` of several too). */
@@ -156,10 +164,15 @@ export interface GroupPatch {
   members: MemberChange[];
 }
 
-export function patchGroup(schemas: string[], attributes: Json, body: unknown): GroupPatch {
+export function patchGroup(
+  id: string,
+  schemas: string[],
+  attributes: Json,
+  body: unknown,
+): GroupPatch {
   const attributeOps: Operation[] = [];
   const members: MemberChange[] = [];
-  for (const o of operations(body)) {
+  for (const o of operations(body, id)) {
     if (!o.path) {
       const value = o.value as Json;
       const rest: Json = {};

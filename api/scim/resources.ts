@@ -11,8 +11,11 @@ export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
 
-/** Never stored: assigned by the server, or write-only (RFC 7643 `returned: never`). */
-const DROPPED = new Set(['id', 'meta', 'schemas', 'password']);
+/**
+ * Never stored: assigned by the server (id, meta; a User's groups come from the
+ * Groups), or write-only (password, RFC 7643 `returned: never`).
+ */
+const DROPPED = new Set(['id', 'meta', 'schemas', 'password', 'groups']);
 
 /** Core attribute names as RFC 7643 spells them (names are case-insensitive). */
 const CANONICAL = new Map(

@@ -160,7 +160,7 @@ export function registerUserRoutes(scope: FastifyInstance, s: ScimScope): void {
   scope.patch<IdParams>('/Users/:id', (request) =>
     update(request, (current) => {
       const schemas = userResource(current, '').schemas as string[];
-      const patched = patchUser(schemas, current.attributes, request.body);
+      const patched = patchUser(current.id, schemas, current.attributes, request.body);
       if (patched.userName === undefined)
         throw new ScimError(400, 'userName is required', 'mutability');
       return parseUser(patched);
