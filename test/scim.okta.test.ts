@@ -151,7 +151,7 @@ describe('Okta user lifecycle', () => {
     expect(deprovisioned?.actor).toBe(`scim:${okta.directoryId}`);
     expect(revoked?.actor).toBe(`scim:${okta.directoryId}`);
     expect(revoked?.detail).toMatchObject({ count: 2 });
-    expect((revoked?.detail as { session_ids: string[] }).session_ids.sort()).toEqual(
+    expect((revoked!.detail as { session_ids: string[] }).session_ids.sort()).toEqual(
       sessions.sort(),
     );
     await expect.poll(() => messages.filter((m) => m.userId === row!.id).length).toBe(1);
