@@ -23,8 +23,8 @@ export type MemberChange =
   | { kind: 'removeAll' };
 
 const READ_ONLY = /^(id|meta|schemas)(\.|$)/i;
-const EXTENSION_KEY =
-  /^(urn:ietf:params:scim:schemas:extension:[^:]+(?::[^:]+)*:\d+\.\d+:[A-Za-z]+):([A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)?)$/;
+/** A schema URN (`…:2.0:User`), not an attribute path behind one. */
+const SCHEMA_URN = /^urn:\S*:\d+\.\d+:[A-Za-z]+$/;
 
 function operations(body: unknown, id: string): Operation[] {
   if (!isObject(body)) throw new ScimError(400, 'the body must be a JSON object', 'invalidSyntax');
@@ -77,19 +77,17 @@ function operations(body: unknown, id: string): Operation[] {
   });
 }
 
-/** `{"urn:…:User:department": "x"}` in a path-less value, as Entra ID sends it. */
-function foldExtensionKeys(value: Json): Json {
+/**
+ * A path-less value may name an extension's attributes as `"urn:…:User:department"`
+ * keys (Entra ID) or as an `"urn:…:User": {…}` object (RFC 7644 §3.5.2.3): scim-patch
+ * merges the first form only, so the second is spelled out as the first.
+ */
+function flattenExtensionObjects(value: Json): Json {
   const out: Json = {};
   for (const [key, v] of Object.entries(value)) {
-    if (READ_ONLY.test(key)) throw new ScimError(400, `${key} cannot be changed`, 'mutability');
-    const m = EXTENSION_KEY.exec(key);
-    if (!m) {
-      out[key] = v;
-      continue;
-    }
-    const ext = (isObject(out[m[1]!]) ? out[m[1]!] : {}) as Json;
-    ext[m[2]!] = v;
-    out[m[1]!] = ext;
+    if (SCHEMA_URN.test(key) && isObject(v)) {
+      for (const [sub, subValue] of Object.entries(v)) out[`${key}:${sub}`] = subValue;
+    } else out[key] = v;
   }
   return out;
 }
@@ -110,7 +108,7 @@ function applyAttributeOps(schemas: string[], attributes: Json, ops: Operation[]
   if (ops.length === 0) return attributes;
   const doc = { schemas, ...structuredClone(attributes) };
   const normalized = ops.map((o) =>
-    o.path ? o : { ...o, value: foldExtensionKeys(o.value as Json) },
+    o.path ? o : { ...o, value: flattenExtensionObjects(o.value as Json) },
   );
   let patched: Json;
   try {
