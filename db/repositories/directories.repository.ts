@@ -33,11 +33,15 @@ export async function directoriesOfOrganization(
   db: Executor,
   organizationId: string,
 ): Promise<Directory[]> {
-  return db
-    .selectFrom('directories')
-    .selectAll()
-    .where('organization_id', '=', organizationId)
-    .execute();
+  return (
+    db
+      .selectFrom('directories')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      // WorkOS-synced only: the reconciler compares with WorkOS, which has no SCIM directory.
+      .where('id', 'not in', db.selectFrom('scim_directories').select('id'))
+      .execute()
+  );
 }
 
 const columns: Column<DirectoryState>[] = [

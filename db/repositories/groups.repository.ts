@@ -41,11 +41,15 @@ export async function findGroupsById(db: Executor, ids: readonly string[]): Prom
 }
 
 export async function groupsOfOrganization(db: Executor, organizationId: string): Promise<Group[]> {
-  return db
-    .selectFrom('groups')
-    .selectAll()
-    .where('organization_id', '=', organizationId)
-    .execute();
+  return (
+    db
+      .selectFrom('groups')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      // WorkOS-synced only: the reconciler compares with WorkOS, which has no SCIM directory.
+      .where('directory_id', 'not in', db.selectFrom('scim_directories').select('id'))
+      .execute()
+  );
 }
 
 const columns: Column<GroupState>[] = [

@@ -41,14 +41,18 @@ export async function activeMembershipsOfOrganization(
   db: Executor,
   organizationId: string,
 ): Promise<ActiveMembership[]> {
-  return db
-    .selectFrom('group_memberships as m')
-    .innerJoin('groups as g', 'g.id', 'm.group_id')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['g.directory_group_id', 'u.directory_user_id', 'm.source_event_at'])
-    .where('m.organization_id', '=', organizationId)
-    .where('m.removed_at', 'is', null)
-    .execute();
+  return (
+    db
+      .selectFrom('group_memberships as m')
+      .innerJoin('groups as g', 'g.id', 'm.group_id')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .select(['g.directory_group_id', 'u.directory_user_id', 'm.source_event_at'])
+      .where('m.organization_id', '=', organizationId)
+      .where('m.removed_at', 'is', null)
+      // WorkOS-synced only: the reconciler compares with WorkOS, which has no SCIM directory.
+      .where('g.directory_id', 'not in', db.selectFrom('scim_directories').select('id'))
+      .execute()
+  );
 }
 
 const columns: Column<GroupMembership>[] = [

@@ -29,7 +29,15 @@ export async function findUsers(
 }
 
 export async function usersOfOrganization(db: Executor, organizationId: string): Promise<User[]> {
-  return db.selectFrom('users').selectAll().where('organization_id', '=', organizationId).execute();
+  return (
+    db
+      .selectFrom('users')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      // WorkOS-synced only: the reconciler compares with WorkOS, which has no SCIM directory.
+      .where('directory_id', 'not in', db.selectFrom('scim_directories').select('id'))
+      .execute()
+  );
 }
 
 const columns: Column<UserState>[] = [
