@@ -158,6 +158,11 @@ describe('db migrations', () => {
       'organizations',
       'poll_cursors',
       'revocation_outbox',
+      'scim_directories',
+      'scim_group_members',
+      'scim_groups',
+      'scim_tokens',
+      'scim_users',
       'sessions',
       'users',
     ]);
