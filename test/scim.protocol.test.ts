@@ -312,6 +312,34 @@ describe('errors', () => {
       expect(r.status, JSON.stringify(o)).toBeGreaterThanOrEqual(400);
       expect(r.status).toBeLessThan(500);
     }
+    const nul = '\u0000';
+    expectError(
+      await a.request('POST', '/Users', user(`nul${nul}@example.com`)),
+      400,
+      'invalidValue',
+    );
+    expectError(
+      await a.request('POST', '/Users', user('nul2@example.com', { title: { x: nul } })),
+      400,
+      'invalidValue',
+    );
+    expectError(
+      await a.request('GET', `/Users?filter=${encodeURIComponent(`userName eq "a${nul}"`)}`),
+      400,
+      'invalidFilter',
+    );
+    expectError(await a.request('GET', '/Users/a%00b'), 404);
+    // Longer than any route parameter Fastify takes: refused before routing.
+    expect((await a.request('DELETE', `/Users/${'x'.repeat(300)}`)).status).toBe(414);
+    expectError(
+      await a.request(
+        'PATCH',
+        `/Groups/${group}`,
+        patch([{ op: 'add', path: 'members', value: [{ value: `a${nul}` }] }]),
+      ),
+      400,
+      'invalidValue',
+    );
     for (const q of [
       'startIndex=-5&count=-1',
       'count=99999',

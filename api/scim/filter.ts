@@ -109,6 +109,7 @@ function translate(f: Filter): ScimCondition {
 export function parseFilter(text: string | undefined): ScimCondition | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   if (text.length > 4096) invalid('the filter is too long');
+  if (text.includes('\u0000')) invalid('the filter cannot contain NUL (U+0000)');
   let ast: Filter;
   try {
     ast = parse(text);

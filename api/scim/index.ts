@@ -9,7 +9,7 @@ import type { ApplyNow } from '../../common/scim/apply-now.ts';
 import { scimBaseUrl } from '../../common/scim/directories.ts';
 import { type AuthenticatedDirectory, authenticate, unauthorized } from './auth.ts';
 import { registerDiscoveryRoutes } from './discovery.ts';
-import { registerScimErrors, SCIM_CONTENT_TYPE } from './errors.ts';
+import { registerScimErrors, SCIM_CONTENT_TYPE, ScimError } from './errors.ts';
 import { registerGroupRoutes } from './groups.ts';
 import { registerUserRoutes } from './users.ts';
 
@@ -38,6 +38,14 @@ export async function registerScim(
         const directory = await authenticate(resources.db, request);
         if (!directory) return unauthorized(reply);
         directories.set(request, directory);
+      });
+      // An id Postgres text cannot hold (NUL) or longer than any id made here names
+      // nothing: 404 without asking the database.
+      scope.addHook('preHandler', async (request) => {
+        const id = (request.params as { id?: string }).id;
+        if (id !== undefined && (id.length > 255 || id.includes('\u0000'))) {
+          throw new ScimError(404, 'no such resource');
+        }
       });
       scope.addHook('onSend', async (_request, reply, payload) => {
         const type = reply.getHeader('content-type');

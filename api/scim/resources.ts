@@ -47,8 +47,28 @@ export function isObject(value: unknown): value is Json {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/**
+ * Postgres text and jsonb cannot hold NUL (U+0000): such a value is refused as bad
+ * input rather than failing the insert.
+ */
+function refuseNul(value: unknown, depth = 0): void {
+  if (depth > 32) throw new ScimError(400, 'the resource is nested too deep', 'invalidValue');
+  if (typeof value === 'string') {
+    if (value.includes('\u0000'))
+      throw new ScimError(400, 'values cannot contain NUL (U+0000)', 'invalidValue');
+  } else if (Array.isArray(value)) {
+    for (const v of value) refuseNul(v, depth + 1);
+  } else if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      refuseNul(k, depth + 1);
+      refuseNul(v, depth + 1);
+    }
+  }
+}
+
 /** Canonical names for known attributes; unknown ones are kept as sent. */
 function canonical(body: Json): Json {
+  refuseNul(body);
   const out: Json = {};
   for (const [key, value] of Object.entries(body)) {
     const name = CANONICAL.get(key.toLowerCase()) ?? key;
@@ -124,7 +144,7 @@ export function memberIds(value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];
   return list.map((m) => {
     const id = isObject(m) ? m.value : m;
-    if (typeof id !== 'string' || id === '') {
+    if (typeof id !== 'string' || id === '' || id.length > 255 || id.includes('\u0000')) {
       throw new ScimError(400, 'each member needs a "value" (a User id)', 'invalidValue');
     }
     return id;

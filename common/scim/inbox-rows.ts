@@ -1,7 +1,7 @@
 // SCIM's wire events as inbox rows (`source = 'scim'`), through the project's one
 // wire-event -> inbox-row conversion.
 import type { IncomingEvent } from '../../db/repositories/inbox.repository.ts';
-import { toInboxEvent } from '../../worker/inbox-event.ts';
+import { toInboxEvent } from '../inbox-row.ts';
 import type { WireEvent } from './wire-events.ts';
 
 export function scimInboxRows(events: readonly WireEvent[]): IncomingEvent[] {
