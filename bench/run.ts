@@ -1,8 +1,8 @@
-// `npm run bench <name>`: runs bench/<name>.ts (ingest, apply, poll).
+// `npm run bench <name>`: runs bench/<name>.ts (ingest, apply, poll, scim).
 import { existsSync } from 'node:fs';
 
 const name = process.argv[2];
-const known = ['ingest', 'apply', 'poll'];
+const known = ['ingest', 'apply', 'poll', 'scim'];
 if (!name || !known.includes(name)) {
   process.stderr.write(`usage: npm run bench <${known.join('|')}>\n`);
   process.exit(2);

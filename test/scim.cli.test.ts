@@ -37,7 +37,7 @@ function dirsync(args: string[], env: Record<string, string> = {}): Promise<Run>
       args,
       {
         cwd: tmpdir(),
-        timeout: 20_000,
+        timeout: 50_000,
         env: {
           PATH: process.env.PATH ?? '',
           DATABASE_URL: ctx.config.DATABASE_URL,
@@ -104,6 +104,7 @@ describe('dirsync scim', () => {
               .where('id', '=', created.directoryId)
               .executeTakeFirst()
           )?.state,
+        { timeout: 60_000 },
       )
       .toBe('active');
     const scim = client(service, created.directoryId, created.token);
@@ -159,6 +160,7 @@ describe('dirsync scim', () => {
               .where('directory_user_id', '=', user.body.id)
               .executeTakeFirst()
           )?.state,
+        { timeout: 60_000 },
       )
       .toBe('inactive');
     expect((await scim.request('GET', '/Users')).status).toBe(401);
