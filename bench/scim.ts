@@ -143,9 +143,10 @@ try {
     );
     dir.groups.push(created!.id);
   });
+  const withGroups = Math.min(DIRS, GROUPS);
   const members = await phase(MEMBERS, async (i) => {
-    const dir = dirs[i % DIRS]!;
-    const k = Math.floor(i / DIRS);
+    const dir = dirs[i % withGroups]!;
+    const k = Math.floor(i / withGroups);
     const group = dir.groups[k % dir.groups.length]!;
     const user = dir.users[k % dir.users.length]!;
     await call(
