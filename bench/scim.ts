@@ -11,8 +11,8 @@
 // p99. The last line is one JSON object.
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { SESSIONS_REVOKED_CHANNEL, type SessionsRevokedMessage } from '../common/queues.ts';
 import { createRedis } from '../common/redis.ts';
+import { type RevocationMessage, sessionsRevokedKey } from '../common/revocation-message.ts';
 import { createScimDirectory } from '../common/scim/directories.ts';
 import {
   benchConfig,
@@ -74,6 +74,8 @@ async function phase(count: number, task: (i: number) => Promise<void>) {
 const config = benchConfig('scim', { PORT: '0' });
 const db = await freshSchema(config);
 const api = await startProcess('api/main.ts', config, { PORT: '0' });
+// The worker's outbox relay publishes the revocation messages.
+const worker = await startProcess('worker/main.ts', config);
 const base = api.address!;
 const subscriber = createRedis(config, 'producer');
 const revokedAt = new Map<string, number>();
@@ -186,10 +188,10 @@ try {
       .execute();
   }
   subscriber.on('message', (_channel, text) => {
-    const message = JSON.parse(text) as SessionsRevokedMessage;
+    const message = JSON.parse(text) as RevocationMessage;
     if (!revokedAt.has(message.userId)) revokedAt.set(message.userId, performance.now());
   });
-  await subscriber.subscribe(SESSIONS_REVOKED_CHANNEL);
+  await subscriber.subscribe(sessionsRevokedKey(config.REDIS_PREFIX));
 
   report(`deactivations: ${DEACTIVATIONS} …`);
   const sentAt = new Map<string, number>();
@@ -257,6 +259,7 @@ try {
 } finally {
   subscriber.disconnect();
   await stopProcess(api.child);
+  await stopProcess(worker.child);
   await dropSchema(db, config);
   await db.destroy();
 }

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Service } from '../common/service.ts';
+import type { Service } from '../service.ts';
 import { useTestContext } from './support/context.ts';
 import { client } from './support/scim.ts';
 

@@ -2,8 +2,8 @@
 // (which deletes what WorkOS no longer has) leaves the SCIM directory, its users,
 // groups and memberships alone, and SCIM writes leave the WorkOS users alone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../common/service.ts';
 import { triggerDrain } from '../common/triggers.ts';
+import type { Service } from '../service.ts';
 import { reconcileOrganization } from '../worker/reconciler/reconcile-organization.ts';
 import { databaseShape, drained, upstreamShape } from './fake-workos/compare.ts';
 import { seedWorld, type World } from './fake-workos/seed.ts';

@@ -7,7 +7,7 @@
 // with a value array and as `members[value eq "…"]`, a Replace of members with the
 // full list, and DELETE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Service } from '../common/service.ts';
+import type { Service } from '../service.ts';
 import { useTestContext } from './support/context.ts';
 import {
   activeMembers,

@@ -4,7 +4,7 @@
 // semantics, and every answer's status is the model's.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Service } from '../common/service.ts';
+import type { Service } from '../service.ts';
 import { useTestContext } from './support/context.ts';
 import { createDirectory, type ScimClient } from './support/scim.ts';
 

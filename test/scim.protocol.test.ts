@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withOverrides } from '../common/config.ts';
 import { deleteScimDirectory, rotateScimDirectoryToken } from '../common/scim/directories.ts';
-import type { Service } from '../common/service.ts';
+import type { Service } from '../service.ts';
 import { useTestContext } from './support/context.ts';
 import { client, createDirectory, type ScimClient } from './support/scim.ts';
 

@@ -2,13 +2,13 @@
 // A membership change becomes one dsync.group.user_added / user_removed event per
 // user whose membership really changed, so the drain touches only those rows.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { monotonicId as ulid } from '../../common/scim/ids.ts';
 import {
   groupEvent,
   membershipEvent,
   type StoredGroup,
   type WireEvent,
 } from '../../common/scim/wire-events.ts';
-import { ulid } from '../../common/ulid.ts';
 import type { Transaction } from '../../db/database.ts';
 import {
   addScimMembers,

@@ -1,8 +1,8 @@
 // /Users: create, read, list (filter, pagination), replace, patch, delete. Writes go
 // through commitWrite: stored, turned into directory events, applied, then answered.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { monotonicId as ulid } from '../../common/scim/ids.ts';
 import { type StoredUser, userEvent } from '../../common/scim/wire-events.ts';
-import { ulid } from '../../common/ulid.ts';
 import {
   deleteScimUser,
   findScimUser,

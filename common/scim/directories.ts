@@ -16,7 +16,7 @@ import {
 import type { ScimDirectory } from '../../db/tables/scim.table.ts';
 import type { Config } from '../config.ts';
 import { OperatorError } from '../operator-actions.ts';
-import { ulid } from '../ulid.ts';
+import { monotonicId as ulid } from './ids.ts';
 import { scimInboxRows } from './inbox-rows.ts';
 import { hashScimToken, newScimToken } from './tokens.ts';
 import { directoryEvent } from './wire-events.ts';

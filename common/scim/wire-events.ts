@@ -8,7 +8,7 @@
 // `active`, externalId as idp_id, every other attribute (the enterprise extension
 // under its URN, userName, displayName, ...) in custom_attributes. A Group is a
 // `groups` row named by displayName; members are group_memberships.
-import { ulid } from '../ulid.ts';
+import { monotonicId as ulid } from './ids.ts';
 
 export interface ScimDirectoryRef {
   id: string;

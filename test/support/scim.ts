@@ -1,7 +1,7 @@
 // SCIM test helpers: a directory made the way `dirsync scim create` makes it, and a
 // small client for its base URL.
 import { createScimDirectory } from '../../common/scim/directories.ts';
-import type { Service } from '../../common/service.ts';
+import type { Service } from '../../service.ts';
 import type { TestContext } from './context.ts';
 
 export interface ScimResponse {
