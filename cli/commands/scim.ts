@@ -11,7 +11,7 @@ import {
 } from '../../common/scim/directories.ts';
 import type { Database } from '../../db/database.ts';
 import { acting, reading } from '../connections.ts';
-import type { CliContext } from '../context.ts';
+import { type CliContext, cliActor } from '../context.ts';
 import { formatTable, print } from '../output.ts';
 
 export function registerScim(program: Command, cli: CliContext): void {
@@ -27,7 +27,7 @@ export function registerScim(program: Command, cli: CliContext): void {
     .option('--json', 'print {"directoryId","organizationId","baseUrl","token"}')
     .action(async (options: { org: string; name?: string; json?: boolean }) => {
       const config = cli.config();
-      const created = await acting(cli, (deps) =>
+      const created = await acting(cli, cliActor(undefined), (deps) =>
         createScimDirectory(
           {
             // acting() opens a full database handle (transactions included).
@@ -102,7 +102,7 @@ export function registerScim(program: Command, cli: CliContext): void {
     .action(async (options: { directory: string; json?: boolean }) => {
       const config = cli.config();
       let triggered = true;
-      const deleted = await acting(cli, (deps) =>
+      const deleted = await acting(cli, cliActor(undefined), (deps) =>
         deleteScimDirectory(
           {
             db: deps.db as Database,
