@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Config, ConfigError, loadConfig } from './common/config.ts';
 import { createLogger, type Logger } from './common/logger.ts';
 import { openResources, type Resources } from './common/resources.ts';
+import { createDatabase } from './db/database.ts';
 import { ensureDatabase, migrateToLatest } from './db/migrate.ts';
 import type { MetricsServer } from './worker/metrics-server.ts';
 import type { WorkerHandle } from './worker/worker.ts';
@@ -25,12 +26,63 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** A start-up failure that says which service and which variable it was. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/** `host:port` of a URL, without its credentials. */
+function where(url: string): string {
+  try {
+    const { hostname, port } = new URL(url);
+    return `${hostname}:${port || '5432'}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Runs `step`; a failure to reach Postgres becomes one line naming it and `variable`. */
+async function reachingPostgres<T>(
+  config: Config,
+  variable: 'DATABASE_URL' | 'DATABASE_DIRECT_URL',
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    // Network errors (ECONNREFUSED, ENOTFOUND, timeouts) and the server refusing the
+    // connection (57P03 starting up, 28xxx authentication, 3D000 no such database).
+    const connecting =
+      /^E[A-Z]+$/.test(e.code ?? '') ||
+      /^(57P03|28|3D000|08)/.test(e.code ?? '') ||
+      /timeout|terminated|ECONNREFUSED/i.test(e.message);
+    if (!connecting) throw err;
+    throw new StartupError(
+      `cannot reach Postgres at ${where(config[variable])} (${variable}): ${e.message || e.code}`,
+      { cause: err },
+    );
+  }
+}
+
 export async function prepareDatabase(resources: Resources): Promise<void> {
-  const { config, logger, db } = resources;
+  const { config, logger } = resources;
   if (!config.MIGRATE_ON_START) return;
-  if (await ensureDatabase(config)) logger.info('created database');
-  const result = await migrateToLatest(db, config.DATABASE_SCHEMA);
-  for (const r of result.results ?? []) logger.info({ migration: r.migrationName }, 'migrated');
+  const direct = config.DATABASE_DIRECT_URL !== config.DATABASE_URL;
+  const variable = direct ? 'DATABASE_DIRECT_URL' : 'DATABASE_URL';
+  if (await reachingPostgres(config, variable, () => ensureDatabase(config))) {
+    logger.info('created database');
+  }
+  // Migrations hold a session-level lock: on DATABASE_DIRECT_URL, one connection.
+  const migrating = createDatabase(config, { direct: true, poolMax: 1 });
+  try {
+    const result = await reachingPostgres(config, variable, () =>
+      migrateToLatest(migrating, config.DATABASE_SCHEMA),
+    );
+    for (const r of result.results ?? []) logger.info({ migration: r.migrationName }, 'migrated');
+  } finally {
+    await migrating.destroy();
+  }
 }
 
 export async function startService(
@@ -110,7 +162,9 @@ export async function runMain(options: ServiceOptions): Promise<void> {
   try {
     service = await startService(config, logger, options);
   } catch (err) {
-    logger.fatal({ err }, 'start-up failed');
+    // One line that names the service and the variable (the error's cause is kept).
+    if (err instanceof StartupError) logger.fatal({ err: { message: err.message } }, err.message);
+    else logger.fatal({ err }, 'start-up failed');
     process.exit(1);
   }
   logger.info(

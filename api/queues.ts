@@ -5,15 +5,18 @@
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { QUEUES, type QueueName } from '../common/queues.ts';
+import { errorsOnce } from '../common/redis.ts';
 import type { Resources } from '../common/resources.ts';
 
 export type DirsyncQueues = Record<QueueName, Queue>;
 
 export function openQueues(app: FastifyInstance, resources: Resources): DirsyncQueues {
   const { config, redis, logger } = resources;
+  // Each kind of error once until Redis is back, not once per queue and retry.
+  const report = errorsOnce(redis, logger);
   const open = (name: QueueName) => {
     const queue = new Queue(name, { connection: redis, prefix: config.REDIS_PREFIX });
-    queue.on('error', (err) => logger.warn({ err, queue: name }, 'queue error'));
+    queue.on('error', (err) => report('queue error', err, { queue: name }));
     return queue;
   };
   const queues: DirsyncQueues = {

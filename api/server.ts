@@ -41,6 +41,17 @@ export async function buildServer(
     requestIdHeader: false,
     genReqId: requestId,
     return503OnClosing: true,
+    // Fastify's default is 0 (off): a body that never finishes would hold its socket
+    // forever. Given to Node at the server's creation (set later, Node ignores it);
+    // Node looks for requests past it every connectionsCheckingInterval.
+    requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+    http: {
+      requestTimeout: config.HTTP_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(
+        5_000,
+        Math.max(100, config.HTTP_REQUEST_TIMEOUT_MS / 4),
+      ),
+    },
   });
   registerErrorHandling(app);
   // Set first, so every answer carries it, including those Fastify gives before any

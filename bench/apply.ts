@@ -83,7 +83,7 @@ const pending = async (db: Database) =>
     (
       await sql<{
         n: number;
-      }>`select count(*)::int as n from inbox where status = 'pending'`.execute(db)
+      }>`select count(*)::int as n from ${sql.table('inbox')} where status = 'pending'`.execute(db)
     ).rows[0]!.n,
   );
 
@@ -300,7 +300,7 @@ async function main() {
     for (const org of revokeOrgs) await store(db, initialSync({ org, users: REVOKE_USERS }));
     await triggerDrains(resources.drainQueue, revokeOrgs);
     await waitFor(async () => (await pending(db)) === 0, 60_000);
-    await sql`insert into sessions (user_id) select id from users cross join generate_series(1, 2)`.execute(
+    await sql`insert into ${sql.table('sessions')} (user_id) select id from ${sql.table('users')} cross join generate_series(1, 2)`.execute(
       db,
     );
     const userIds = new Map(

@@ -5,6 +5,10 @@
 //     pool as large as the API's, for the same duration in two halves, one before and
 //     one after (2), so that a change in the machine's background load weighs on
 //     both figures alike: inserts/s;
+//  3. naive: the same load against the receiver a user would write instead
+//     (bench/naive-receiver.ts: node:http, the SDK's constructEvent on the raw body,
+//     one INSERT per request, a pool of the same size), also its own process:
+//     requests/s and latency, and dirsync's ratio to it;
 //  2. http: autocannon posts signed `dsync.user.created` events, a unique id per
 //     request, spread over many organizations, to the API running as its own process
 //     (`node api/main.ts`, as deployed, so that the load generator does not share the
@@ -17,7 +21,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import { createRedis } from '../common/redis.ts';
+import { createRedis, deleteKeysWithPrefix } from '../common/redis.ts';
 import { createDrainQueue } from '../common/triggers.ts';
 import { createPool, type Database } from '../db/database.ts';
 import { userData } from '../test/support/events.ts';
@@ -39,6 +43,9 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '32' },
     orgs: { type: 'string', default: '500' },
     pool: { type: 'string', default: '10' },
+    // > 1: also N API processes side by side (ports of their own, the load split
+    // evenly, as a load balancer or SO_REUSEPORT would), each with its own pool.
+    apis: { type: 'string', default: '1' },
   },
 });
 const DURATION = Number(args.duration);
@@ -46,6 +53,7 @@ const WARMUP = Number(args.warmup);
 const CONNECTIONS = Number(args.connections);
 const ORGS = Number(args.orgs);
 const POOL = Number(args.pool);
+const APIS = Number(args.apis);
 const SECRET = 'whsec_bench_ingest';
 
 const config = benchConfig('ingest', {
@@ -99,7 +107,8 @@ async function rawInserts(
   warmup: number,
 ): Promise<{ rows: number; seconds: number }> {
   const pool = createPool(config, { poolMax: POOL, applicationName: 'bench-ingest-raw' });
-  const insert = `insert into inbox
+  // Schema-qualified: connections have no search_path (DATABASE_URL may be a pooler).
+  const insert = `insert into ${config.DATABASE_SCHEMA}.inbox
       (event_id, organization_id, event_type, occurred_at, source, payload, status)
     values ($1, $2, 'dsync.user.created', $3, 'webhook', $4, 'pending')
     on conflict (event_id) do nothing returning event_id`;
@@ -130,12 +139,12 @@ async function rawInserts(
 }
 
 /** Phase 2: autocannon against the API process; also the ids answered 200. */
-async function load(url: string, seconds: number, tag: string) {
+async function load(url: string, seconds: number, tag: string, connections = CONNECTIONS) {
   const next = eventSource(tag, enough(seconds));
   const accepted: string[] = [];
   const result = await autocannon({
     url,
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     requests: [
       {
@@ -169,24 +178,22 @@ async function storedOf(db: Database, ids: string[]): Promise<number> {
   for (let i = 0; i < ids.length; i += 10_000) {
     const chunk = ids.slice(i, i + 10_000);
     const { rows } = await sql<{ n: string }>`
-      select count(*) as n from inbox where event_id = any(${chunk})`.execute(db);
+      select count(*) as n from ${sql.table('inbox')} where event_id = any(${chunk})`.execute(db);
     found += Number(rows[0]?.n ?? 0);
   }
   return found;
 }
 
 const count = async (db: Database) =>
-  Number((await sql<{ n: string }>`select count(*) as n from inbox`.execute(db)).rows[0]?.n ?? 0);
+  Number(
+    (await sql<{ n: string }>`select count(*) as n from ${sql.table('inbox')}`.execute(db)).rows[0]
+      ?.n ?? 0,
+  );
 
 async function cleanRedis(): Promise<void> {
   const redis = createRedis(config, 'worker');
   try {
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${config.REDIS_PREFIX}:*`);
-      cursor = nextCursor;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysWithPrefix(redis, config.REDIS_PREFIX);
   } finally {
     redis.disconnect();
   }
@@ -213,13 +220,13 @@ try {
   report(`raw (first half): single-row inserts from Node over ${POOL} connections …`);
   const rawBefore = await rawInserts(DURATION / 2, 'rawa', WARMUP);
   report(`  ${round(rawBefore.rows / rawBefore.seconds, 0)} rows/s`);
-  await sql`truncate inbox`.execute(db);
+  await sql`truncate ${sql.table('inbox')}`.execute(db);
 
   api = await startProcess('api/main.ts', config);
   const url = api.address!;
   report(`http: autocannon, ${CONNECTIONS} connections, ${ORGS} organizations, ${url} …`);
   const warm = await load(url, WARMUP, 'warm');
-  await sql`truncate inbox`.execute(db);
+  await sql`truncate ${sql.table('inbox')}`.execute(db);
   const { result, accepted } = await load(url, DURATION, 'http');
   const ok = result['2xx'];
   const rate = ok / result.duration;
@@ -247,7 +254,58 @@ try {
     );
   }
 
-  await sql`truncate inbox`.execute(db);
+  // 3. The naive receiver, under the same load.
+  await sql`truncate ${sql.table('inbox')}`.execute(db);
+  const naiveProc = await startProcess('bench/naive-receiver.ts', config);
+  report(
+    `naive receiver: node:http + constructEvent + one insert per request, ${naiveProc.address} …`,
+  );
+  const naiveWarm = await load(naiveProc.address!, WARMUP, 'nwarm');
+  await sql`truncate ${sql.table('inbox')}`.execute(db);
+  const naive = await load(naiveProc.address!, DURATION, 'naive');
+  await stopProcess(naiveProc.child);
+  const naiveOk = naive.result['2xx'];
+  const naiveRate = naiveOk / naive.result.duration;
+  const naiveStored = await storedOf(db, naive.accepted);
+  report(
+    `  ${naiveOk} accepted (${naive.result.non2xx} non-2xx, ${naive.result.errors} errors, ${naive.result.timeouts} timeouts)`,
+  );
+  report(`  requests/s: ${round(naiveRate, 0)}`);
+  report(
+    `  latency p50 ${naive.result.latency.p50} ms, p99 ${naive.result.latency.p99} ms, max ${naive.result.latency.max} ms`,
+  );
+  report(`  every 200 stored: ${naiveStored === naiveOk} (${naiveStored} of ${naiveOk})`);
+  if (naiveWarm.result.non2xx + naive.result.non2xx > 0)
+    report('  (the naive receiver refused some requests)');
+  report(`dirsync / naive receiver: ${round(rate / naiveRate, 2)}x`);
+
+  // 4. Optional: several API processes on this host.
+  let multi: { rate: number; p99: number; failed: number } | undefined;
+  if (APIS > 1) {
+    await sql`truncate ${sql.table('inbox')}`.execute(db);
+    const procs = await Promise.all(
+      Array.from({ length: APIS }, () => startProcess('api/main.ts', config)),
+    );
+    const per = Math.max(1, Math.floor(CONNECTIONS / APIS));
+    report(`${APIS} API processes, ${per} connections each …`);
+    const loadEach = (seconds: number, tag: string) =>
+      Promise.all(procs.map((p, i) => load(p.address!, seconds, `${tag}${i}`, per)));
+    await loadEach(WARMUP, 'mwarm');
+    const runs = await loadEach(DURATION, 'multi');
+    await Promise.all(procs.map((p) => stopProcess(p.child)));
+    const okAll = runs.reduce((n, r) => n + r.result['2xx'], 0);
+    const seconds = Math.max(...runs.map((r) => r.result.duration));
+    multi = {
+      rate: okAll / seconds,
+      p99: Math.max(...runs.map((r) => r.result.latency.p99)),
+      failed: runs.reduce((n, r) => n + r.result.non2xx + r.result.errors + r.result.timeouts, 0),
+    };
+    report(
+      `  requests/s: ${round(multi.rate, 0)} (${round(multi.rate / rate, 2)}x one process), worst p99 ${multi.p99} ms, ${multi.failed} failed`,
+    );
+  }
+
+  await sql`truncate ${sql.table('inbox')}`.execute(db);
   report('raw (second half) …');
   const rawAfter = await rawInserts(DURATION / 2, 'rawb', 0);
   report(`  ${round(rawAfter.rows / rawAfter.seconds, 0)} rows/s`);
@@ -275,6 +333,18 @@ try {
       latency_p99_ms: result.latency.p99,
       latency_max_ms: result.latency.max,
       ratio_to_raw: round(rate / rawRate, 3),
+      naive_requests_per_s: round(naiveRate, 0),
+      naive_latency_p50_ms: naive.result.latency.p50,
+      naive_latency_p99_ms: naive.result.latency.p99,
+      naive_every_200_stored: naiveStored === naiveOk,
+      ratio_to_naive: round(rate / naiveRate, 3),
+      ...(multi && {
+        apis: APIS,
+        multi_requests_per_s: round(multi.rate, 0),
+        multi_worst_p99_ms: multi.p99,
+        multi_failed: multi.failed,
+        multi_ratio_to_one: round(multi.rate / rate, 3),
+      }),
       rows_stored: stored,
       every_200_stored: everyOkStored,
       drain_triggers_waiting: triggered,

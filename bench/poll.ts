@@ -87,7 +87,7 @@ const pending = async () =>
     (
       await sql<{
         n: number;
-      }>`select count(*)::int as n from inbox where status = 'pending'`.execute(db)
+      }>`select count(*)::int as n from ${sql.table('inbox')} where status = 'pending'`.execute(db)
     ).rows[0]!.n,
   );
 
@@ -110,7 +110,7 @@ try {
   const appliedSeconds = (performance.now() - started) / 1000;
 
   const counts = await sql<{ status: string; n: number }>`
-    select status, count(*)::int as n from inbox group by status order by status
+    select status, count(*)::int as n from ${sql.table('inbox')} group by status order by status
   `.execute(db);
   const byStatus = Object.fromEntries(counts.rows.map((r) => [r.status, r.n]));
   let consistent = true;
@@ -155,10 +155,9 @@ try {
   await db.destroy();
   await fake.close();
   // BullMQ's keys under this benchmark's prefix.
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(config.REDIS_URL);
-  const keys = await redis.keys(`${config.REDIS_PREFIX}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  const { createRedis, deleteKeysWithPrefix } = await import('../common/redis.ts');
+  const redis = createRedis(config, 'worker');
+  await deleteKeysWithPrefix(redis, config.REDIS_PREFIX);
   redis.disconnect();
 }
 report(JSON.stringify(summary));

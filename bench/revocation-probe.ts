@@ -19,7 +19,7 @@ export async function startRevocationProbe(
   const app = await createExampleApp({
     db: db as unknown as Kysely<DirsyncDatabase>,
     schema: config.DATABASE_SCHEMA,
-    redis: config.REDIS_URL,
+    redis: config.REDIS_URL ?? 'redis://127.0.0.1:6379', // the probe runs on a single Redis
     prefix: config.REDIS_PREFIX,
     onRevoked(sessionIds) {
       const now = performance.now();

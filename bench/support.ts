@@ -45,7 +45,7 @@ export function configEnv(config: Config): Record<string, string> {
   return env;
 }
 
-/** Starts `node <entry>` with the config; resolves once it logged 'dirsync started'. */
+/** Starts `node <entry>` with the config; resolves once it logged '… started'. */
 /**
  * The worker's V8 flags, as `npm run start:worker` and the Docker image give them: a
  * young generation of at most 8 MB per semi-space. V8's default, sized from the
@@ -73,7 +73,7 @@ export async function startProcess(
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const parsed = JSON.parse(line) as { msg?: string; address?: string };
-    if (parsed.msg === 'dirsync started') {
+    if (parsed.msg === 'dirsync started' || parsed.msg === 'naive receiver started') {
       lines.on('line', () => {}); // keep draining stdout
       return { child, address: parsed.address };
     }

@@ -86,6 +86,38 @@ const namedTokens = csv.pipe(
     }),
 );
 
+/** `host:port,host:port` (IPv6 hosts in brackets: `[::1]:26379`). */
+const hostPorts = csv.pipe(
+  z.array(
+    z
+      .string()
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}$/, {
+        error: 'expected host:port entries, comma-separated',
+      })
+      .transform((entry) => {
+        const at = entry.lastIndexOf(':');
+        return {
+          host: entry.slice(0, at).replace(/^\[|\]$/g, ''),
+          port: Number(entry.slice(at + 1)),
+        };
+      })
+      .refine((node) => node.port >= 1 && node.port <= 65535, { error: 'expected a port 1-65535' }),
+  ),
+);
+
+/**
+ * Whether a Redis key starting with `prefix` has a hash tag: Redis Cluster hashes
+ * only what is between the first `{` and the next `}`, when that is not empty.
+ */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  if (open < 0) return false;
+  const close = prefix.indexOf('}', open + 1);
+  return close > open + 1;
+}
+
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -93,24 +125,40 @@ const schema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default(
     'postgres://postgres@127.0.0.1:5432/dirsync',
   ),
+  // Where a session is unavoidable (migrations, creating the database): a direct
+  // connection when DATABASE_URL is a transaction pooler. Default: DATABASE_URL.
+  DATABASE_DIRECT_URL: url(['postgres:', 'postgresql:']).optional(),
   DATABASE_SCHEMA: identifier.default('dirsync'),
   DATABASE_POOL_MAX: int(1, 200).default(10),
   MIGRATE_ON_START: bool.default(true),
 
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  // Redis: one of REDIS_URL, REDIS_SENTINELS (+ REDIS_SENTINEL_NAME) or
+  // REDIS_CLUSTER_NODES; none set means REDIS_URL's default.
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_SENTINELS: hostPorts.optional(),
+  REDIS_SENTINEL_NAME: text.optional(),
+  REDIS_SENTINEL_PASSWORD: text.optional(),
+  REDIS_PASSWORD: text.optional(),
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  // Default `dirsync`, or `{dirsync}` on a Cluster (BullMQ's keys of one queue must
+  // share a hash slot).
   REDIS_PREFIX: text
-    .regex(/^[A-Za-z0-9_:.-]+$/, { error: 'expected letters, digits, _ : . or -' })
-    .default('dirsync'),
+    .regex(/^[A-Za-z0-9_:.{}-]+$/, { error: 'expected letters, digits, _ : . - { or }' })
+    .optional(),
 
   HOST: text.default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
-  // A worker without the API in its process serves /metrics and /healthz here (0: off).
-  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  // A worker without the API in its process serves /metrics and /healthz here. Off
+  // (0) by default, so that several workers on one host do not collide.
+  WORKER_METRICS_PORT: int(0, 65535).default(0),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024).default(1024 * 1024),
   // The base of SCIM URLs given to identity providers (default http://<HOST>:<PORT>).
   PUBLIC_URL: url(['http:', 'https:']).optional(),
   // How long a SCIM directory's old bearer token keeps working after a rotation.
   SCIM_TOKEN_GRACE_MS: int(0).default(0),
+  // Longest time a client may take to send a whole request (headers and body): a
+  // client that stops mid-body (slow POST) is answered 408 and disconnected.
+  HTTP_REQUEST_TIMEOUT_MS: int(500, 3_600_000).default(30_000),
 
   WORKOS_WEBHOOK_SECRET: optionalString.pipe(csv.optional()),
   WORKOS_WEBHOOK_TOLERANCE_MS: int(1000).default(180_000),
@@ -153,7 +201,72 @@ const schema = z.object({
   REVOCATION_RELAY_POLL_MS: int(10, 60_000).default(1_000),
 });
 
-export type Config = Readonly<z.infer<typeof schema>>;
+type RedisNode = { host: string; port: number };
+
+/** How to reach Redis, derived from the REDIS_* variables. */
+export type RedisTarget =
+  | { mode: 'standalone'; url: string; password?: string }
+  | {
+      mode: 'sentinel';
+      sentinels: RedisNode[];
+      name: string;
+      sentinelPassword?: string;
+      password?: string;
+    }
+  | { mode: 'cluster'; nodes: RedisNode[]; password?: string };
+
+type Parsed = z.infer<typeof schema>;
+
+export type Config = Readonly<
+  Omit<Parsed, 'DATABASE_DIRECT_URL' | 'REDIS_PREFIX'> & {
+    DATABASE_DIRECT_URL: string;
+    REDIS_PREFIX: string;
+    /** Derived from the REDIS_* variables (not a variable itself). */
+    redis: RedisTarget;
+  }
+>;
+
+/** Checks across variables; each problem is reported on the line of one variable. */
+function refineRedis(v: Parsed, ctx: z.RefinementCtx): void {
+  const modes = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => v[name] !== undefined,
+  );
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [path], message });
+  if (modes.length > 1) {
+    issue(modes[0] as string, `set only one of ${modes.join(', ')} (one way to reach Redis)`);
+  }
+  if (v.REDIS_SENTINELS && !v.REDIS_SENTINEL_NAME) {
+    issue('REDIS_SENTINEL_NAME', 'expected the monitored master name with REDIS_SENTINELS');
+  }
+  if (!v.REDIS_SENTINELS && (v.REDIS_SENTINEL_NAME || v.REDIS_SENTINEL_PASSWORD)) {
+    issue(
+      v.REDIS_SENTINEL_NAME ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINEL_PASSWORD',
+      'only with REDIS_SENTINELS',
+    );
+  }
+  if (v.REDIS_CLUSTER_NODES && v.REDIS_PREFIX !== undefined && !hasHashTag(v.REDIS_PREFIX)) {
+    issue(
+      'REDIS_PREFIX',
+      'expected a hash tag with REDIS_CLUSTER_NODES, such as {dirsync} (BullMQ needs all keys of a queue in one slot)',
+    );
+  }
+}
+
+function redisTarget(v: Parsed): RedisTarget {
+  const password = v.REDIS_PASSWORD;
+  if (v.REDIS_CLUSTER_NODES) return { mode: 'cluster', nodes: v.REDIS_CLUSTER_NODES, password };
+  if (v.REDIS_SENTINELS) {
+    return {
+      mode: 'sentinel',
+      sentinels: v.REDIS_SENTINELS,
+      name: v.REDIS_SENTINEL_NAME as string,
+      sentinelPassword: v.REDIS_SENTINEL_PASSWORD,
+      password,
+    };
+  }
+  return { mode: 'standalone', url: v.REDIS_URL ?? DEFAULT_REDIS_URL, password };
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -167,7 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // An empty variable means "not set", as in most twelve-factor tools.
     input[key] = value === '' ? undefined : value;
   }
-  const parsed = schema.safeParse(input);
+  const parsed = schema.superRefine(refineRedis).safeParse(input);
   if (!parsed.success) {
     // One line per variable: its first problem (a blank value also fails the checks
     // after the first, which would only repeat it).
@@ -178,7 +291,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     throw new ConfigError([...lines.values()].join('\n'));
   }
-  return Object.freeze(parsed.data);
+  const v = parsed.data;
+  const redis = redisTarget(v);
+  return Object.freeze({
+    ...v,
+    DATABASE_DIRECT_URL: v.DATABASE_DIRECT_URL ?? v.DATABASE_URL,
+    REDIS_URL: redis.mode === 'standalone' ? redis.url : undefined,
+    REDIS_PREFIX: v.REDIS_PREFIX ?? (redis.mode === 'cluster' ? '{dirsync}' : 'dirsync'),
+    redis: Object.freeze(redis),
+  });
 }
 
 export interface OperatorCredential {
@@ -196,5 +317,17 @@ export function operatorCredentials(
 
 /** The same configuration with some settings replaced (tests, CLI). */
 export function withOverrides(config: Config, overrides: Partial<Config>): Config {
-  return Object.freeze({ ...config, ...overrides });
+  const next = { ...config, ...overrides };
+  // What is derived follows what it is derived from, unless given too.
+  if (overrides.REDIS_URL !== undefined && overrides.redis === undefined) {
+    next.redis = Object.freeze({ mode: 'standalone', url: overrides.REDIS_URL });
+  }
+  if (
+    overrides.DATABASE_URL !== undefined &&
+    overrides.DATABASE_DIRECT_URL === undefined &&
+    config.DATABASE_DIRECT_URL === config.DATABASE_URL
+  ) {
+    next.DATABASE_DIRECT_URL = overrides.DATABASE_URL;
+  }
+  return Object.freeze(next);
 }

@@ -30,7 +30,10 @@ const SECRET_KEYS = [
   'workos-signature',
   // Configuration that holds credentials, logged on its own or inside `config`.
   'DATABASE_URL',
+  'DATABASE_DIRECT_URL',
   'REDIS_URL',
+  'REDIS_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD',
   'ADMIN_TOKEN',
   'ADMIN_TOKENS',
   'WORKOS_API_KEY',

@@ -6,7 +6,7 @@ import type { Config } from './config.ts';
 import { withTimeout } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { createRedis, type Redis, waitForRedis } from './redis.ts';
+import { createRedis, errorsOnce, type Redis, waitForRedis } from './redis.ts';
 import { createDrainQueue, type DrainQueue } from './triggers.ts';
 
 export interface Resources {
@@ -27,7 +27,8 @@ export function openResources(
   const db = createDatabase(config, { logger: logger.child({ component: 'db' }) });
   const redis = createRedis(config, 'producer', logger);
   const drainQueue = createDrainQueue(config, redis);
-  drainQueue.on('error', (err) => logger.warn({ err }, 'drain queue error'));
+  const report = errorsOnce(redis, logger);
+  drainQueue.on('error', (err) => report('drain queue error', err));
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -38,6 +39,8 @@ export function openResources(
     metrics,
     close() {
       closing ??= (async () => {
+        // A Redis that is not there has nothing to flush: do not wait for it.
+        if (redis.status !== 'ready') redis.disconnect();
         await drainQueue.close().catch(() => {});
         redis.disconnect();
         await db.destroy();

@@ -5,18 +5,19 @@ import pg from 'pg';
 import type { Config } from '../common/config.ts';
 import { migrations } from './migrations/index.ts';
 
-type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_SCHEMA'>;
+// Creating the database needs a session on the server itself: DATABASE_DIRECT_URL.
+type DbConfig = Pick<Config, 'DATABASE_DIRECT_URL'>;
 
 export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-/** Creates the database named in DATABASE_URL if it is missing (connecting to `postgres`). */
+/** Creates the database named in DATABASE_DIRECT_URL if it is missing (connecting to `postgres`). */
 export async function ensureDatabase(config: DbConfig): Promise<boolean> {
-  const target = new URL(config.DATABASE_URL);
+  const target = new URL(config.DATABASE_DIRECT_URL);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   if (!name) return false;
-  const probe = new pg.Client({ connectionString: config.DATABASE_URL });
+  const probe = new pg.Client({ connectionString: config.DATABASE_DIRECT_URL });
   try {
     await probe.connect();
     return false;
@@ -25,7 +26,7 @@ export async function ensureDatabase(config: DbConfig): Promise<boolean> {
   } finally {
     await probe.end().catch(() => {});
   }
-  const admin = new URL(config.DATABASE_URL);
+  const admin = new URL(config.DATABASE_DIRECT_URL);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();

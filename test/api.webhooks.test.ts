@@ -277,16 +277,18 @@ describe('POST /webhooks/workos', () => {
   it('answers only the delivery Postgres cannot store 400, its neighbours 200', async () => {
     // Postgres refusing one row's data (a trigger raising a data exception, class 22),
     // as it would for a value nothing before it checks.
+    // Schema-qualified: connections have no search_path (DATABASE_URL may be a pooler).
+    const fn = sql.id(ctx.config.DATABASE_SCHEMA, 'refuse_poison');
     await sql`
-      create function refuse_poison() returns trigger language plpgsql as $$
+      create function ${fn}() returns trigger language plpgsql as $$
       begin
         if new.event_id like 'event_poison%' then
           raise exception 'poisoned row' using errcode = '22023';
         end if;
         return new;
       end $$;
-      create trigger refuse_poison before insert on inbox
-        for each row execute function refuse_poison();
+      create trigger refuse_poison before insert on ${sql.table('inbox')}
+        for each row execute function ${fn}();
     `.execute(ctx.db);
     try {
       const poisoned: WireEvent = { ...fixture('dsync.user.created'), id: eventId('event_poison') };
@@ -301,7 +303,9 @@ describe('POST /webhooks/workos', () => {
       expect(await rowsOf(bad.id)).toHaveLength(0);
       for (const e of good) expect(await rowsOf(e.id)).toHaveLength(1);
     } finally {
-      await sql`drop trigger refuse_poison on inbox; drop function refuse_poison()`.execute(ctx.db);
+      await sql`drop trigger refuse_poison on ${sql.table('inbox')}; drop function ${fn}()`.execute(
+        ctx.db,
+      );
     }
   });
 

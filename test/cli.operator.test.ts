@@ -35,10 +35,7 @@ function dirsync(args: string[], env: Record<string, string> = {}, command = bin
         timeout: 120_000,
         env: {
           PATH: process.env.PATH ?? '',
-          DATABASE_URL: ctx.config.DATABASE_URL,
-          DATABASE_SCHEMA: ctx.config.DATABASE_SCHEMA,
-          REDIS_URL: ctx.config.REDIS_URL,
-          REDIS_PREFIX: ctx.config.REDIS_PREFIX,
+          ...ctx.env(),
           LOG_LEVEL: 'silent',
           ...env,
         },

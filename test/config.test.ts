@@ -94,3 +94,111 @@ describe('config', () => {
     }
   });
 });
+
+describe('config: connections', () => {
+  it('DATABASE_DIRECT_URL defaults to DATABASE_URL', () => {
+    const url = 'postgres://app@pooler:6432/dirsync';
+    expect(loadConfig({ DATABASE_URL: url }).DATABASE_DIRECT_URL).toBe(url);
+    const direct = 'postgres://app@db:5432/dirsync';
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_DIRECT_URL: direct }).DATABASE_DIRECT_URL).toBe(
+      direct,
+    );
+  });
+
+  it('reaches Redis by URL by default, with the prefix dirsync', () => {
+    const config = loadConfig({});
+    expect(config.redis).toEqual({ mode: 'standalone', url: 'redis://127.0.0.1:6379' });
+    expect(config.REDIS_PREFIX).toBe('dirsync');
+  });
+
+  it('reads a Sentinel set-up', () => {
+    const config = loadConfig({
+      REDIS_SENTINELS: 'sentinel-a:26379, [::1]:26380',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      REDIS_SENTINEL_PASSWORD: 's3cret',
+      REDIS_PASSWORD: 'r3dis',
+    });
+    expect(config.redis).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 'sentinel-a', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      name: 'mymaster',
+      sentinelPassword: 's3cret',
+      password: 'r3dis',
+    });
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('reads a Cluster, whose default prefix is the hash tag {dirsync}', () => {
+    const config = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' });
+    expect(config.redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7000 },
+      ],
+    });
+    expect(config.REDIS_PREFIX).toBe('{dirsync}');
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: 'a:1', REDIS_PREFIX: 'app:{dirsync}' }).REDIS_PREFIX,
+    ).toBe('app:{dirsync}');
+  });
+
+  it('accepts a hash tag in REDIS_PREFIX without a Cluster too', () => {
+    expect(loadConfig({ REDIS_PREFIX: '{dirsync}' }).REDIS_PREFIX).toBe('{dirsync}');
+  });
+
+  it.each([
+    [
+      { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:7000' },
+      /^invalid configuration: REDIS_URL: set only one of REDIS_URL, REDIS_CLUSTER_NODES/,
+    ],
+    [
+      { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'b:7000' },
+      /^invalid configuration: REDIS_SENTINELS: set only one of REDIS_SENTINELS, REDIS_CLUSTER_NODES/,
+    ],
+    [
+      { REDIS_SENTINELS: 'a:26379' },
+      /^invalid configuration: REDIS_SENTINEL_NAME: expected the monitored master name/,
+    ],
+    [
+      { REDIS_SENTINEL_NAME: 'm' },
+      /^invalid configuration: REDIS_SENTINEL_NAME: only with REDIS_SENTINELS$/,
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'a:7000', REDIS_PREFIX: 'dirsync' },
+      /^invalid configuration: REDIS_PREFIX: expected a hash tag/,
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'a:7000', REDIS_PREFIX: 'dirsync{}' },
+      /^invalid configuration: REDIS_PREFIX: expected a hash tag/,
+    ],
+    [
+      { REDIS_CLUSTER_NODES: 'a' },
+      /^invalid configuration: REDIS_CLUSTER_NODES: expected host:port/,
+    ],
+    [
+      { REDIS_SENTINELS: 'a:99999', REDIS_SENTINEL_NAME: 'm' },
+      /^invalid configuration: REDIS_SENTINELS: expected a port/,
+    ],
+    [
+      { DATABASE_DIRECT_URL: 'mysql://x/y' },
+      /^invalid configuration: DATABASE_DIRECT_URL: expected a URL/,
+    ],
+  ])('refuses %j in one line', (env, message) => {
+    try {
+      loadConfig(env);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message.split('\n')).toHaveLength(1);
+      expect((err as Error).message).toMatch(message);
+    }
+  });
+
+  it('leaves the worker metrics port off by default, so workers on one host do not collide', () => {
+    expect(loadConfig({}).WORKER_METRICS_PORT).toBe(0);
+  });
+});

@@ -131,9 +131,9 @@ describe('db migrations', () => {
 
   it('create the database when it does not exist yet', async () => {
     const name = `dirsync_created_${ctx.config.DATABASE_SCHEMA}`.slice(0, 60);
-    const url = new URL(ctx.config.DATABASE_URL);
+    const url = new URL(ctx.config.DATABASE_DIRECT_URL);
     url.pathname = `/${name}`;
-    const config = { DATABASE_URL: url.toString(), DATABASE_SCHEMA: 'dirsync' };
+    const config = { DATABASE_DIRECT_URL: url.toString() };
     try {
       expect(await ensureDatabase(config)).toBe(true);
       expect(await ensureDatabase(config)).toBe(false);
@@ -164,6 +164,7 @@ describe('db migrations', () => {
       'scim_tokens',
       'scim_users',
       'sessions',
+      'task_leases',
       'users',
     ]);
   });

@@ -27,10 +27,7 @@ function startWorker(): ChildProcess {
   const child = spawn(process.execPath, ['worker/main.ts'], {
     env: {
       ...process.env,
-      DATABASE_URL: ctx.config.DATABASE_URL,
-      DATABASE_SCHEMA: ctx.config.DATABASE_SCHEMA,
-      REDIS_URL: ctx.config.REDIS_URL,
-      REDIS_PREFIX: ctx.config.REDIS_PREFIX,
+      ...ctx.env(),
       MIGRATE_ON_START: 'false',
       DRAIN_BATCH_SIZE: '25',
       DRAIN_JOB_LOCK_MS: '1500',

@@ -399,8 +399,10 @@ async function appConnection(): Promise<pg.Client> {
     end $$
   `.execute(ctx.db);
   await sql`grant usage on schema ${sql.id(schema)} to ${sql.id(role)}`.execute(ctx.db);
-  await sql`grant select on users to ${sql.id(role)}`.execute(ctx.db);
-  await sql`grant select, insert, update on sessions to ${sql.id(role)}`.execute(ctx.db);
+  await sql`grant select on ${sql.table('users')} to ${sql.id(role)}`.execute(ctx.db);
+  await sql`grant select, insert, update on ${sql.table('sessions')} to ${sql.id(role)}`.execute(
+    ctx.db,
+  );
   const client = new pg.Client({ connectionString: ctx.config.DATABASE_URL });
   await client.connect();
   await client.query(`set search_path = ${schema}; set role ${role}`);

@@ -136,18 +136,20 @@ describe('drain through BullMQ', () => {
  * directory user's row; returns what removes it again.
  */
 async function onUserWrite(name: string, directoryUserId: string, plpgsql: string) {
+  // Schema-qualified: no connection has a search_path (DATABASE_URL may be a pooler).
+  const schema = ctx.config.DATABASE_SCHEMA;
   await sql
     .raw(`
-      create function ${name}() returns trigger language plpgsql as $$
+      create function ${schema}.${name}() returns trigger language plpgsql as $$
       begin
         if new.directory_user_id = '${directoryUserId}' then ${plpgsql} end if;
         return new;
       end $$;
-      create trigger ${name} before insert or update on users
-        for each row execute function ${name}();
+      create trigger ${name} before insert or update on ${schema}.users
+        for each row execute function ${schema}.${name}();
     `)
     .execute(ctx.db);
-  return () => sql.raw(`drop trigger ${name} on users`).execute(ctx.db);
+  return () => sql.raw(`drop trigger ${name} on ${schema}.users`).execute(ctx.db);
 }
 
 describe('drain failures', () => {
@@ -360,7 +362,7 @@ describe('drain failures', () => {
     const name = 'attempts-probe';
     const options = { connection: redis, prefix: ctx.config.REDIS_PREFIX };
     const queue = ctx.track('queue', new Queue(name, options));
-    const blocking = ctx.track('redis', redis.duplicate({ maxRetriesPerRequest: null }), 'quit');
+    const blocking = ctx.redis();
     const seen: Array<[number, boolean]> = [];
     const worker = ctx.track(
       'worker',

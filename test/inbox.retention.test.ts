@@ -14,7 +14,7 @@ const ctx = useTestContext('inbox_retention');
 
 async function age(eventIds: string[], days: number) {
   await sql`
-    update inbox set received_at = now() - make_interval(days => ${days}::int)
+    update ${sql.table('inbox')} set received_at = now() - make_interval(days => ${days}::int)
     where event_id = any(${eventIds}::text[])
   `.execute(ctx.db);
 }

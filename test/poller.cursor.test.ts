@@ -229,7 +229,7 @@ describe('one poll at a time', () => {
 });
 
 describe('a pool of one connection', () => {
-  it('polls on the lock connection instead of waiting on itself', async () => {
+  it('polls on a pool of one connection without waiting on itself (the lease holds none)', async () => {
     const store = new FakeWorkOSStore();
     const world = seedWorld(store, 'org_pool_one', { users: 60, groups: 1 }); // two pages
     const local = await startFakeWorkOS({ store });

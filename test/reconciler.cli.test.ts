@@ -26,10 +26,7 @@ function dirsync(...args: string[]) {
   return promisify(execFile)(process.execPath, ['cli/dirsync.ts', ...args], {
     env: {
       ...process.env,
-      DATABASE_URL: ctx.config.DATABASE_URL,
-      DATABASE_SCHEMA: ctx.config.DATABASE_SCHEMA,
-      REDIS_URL: ctx.config.REDIS_URL,
-      REDIS_PREFIX: ctx.config.REDIS_PREFIX,
+      ...ctx.env(),
       LOG_LEVEL: 'warn',
       WORKOS_API_KEY: fake.env.WORKOS_API_KEY,
       WORKOS_API_HOSTNAME: fake.env.WORKOS_API_HOSTNAME,

@@ -180,7 +180,7 @@ describe('resync', () => {
     expect(again).toMatchObject({ events: 0, stored: 0, counts: {} });
   });
 
-  it('reconciles on a pool of one connection, the advisory lock connection, without waiting on itself', async () => {
+  it('reconciles on a pool of one connection without waiting on itself (the lease holds none)', async () => {
     const created = fake.store.createUser(world.directoryId).user;
     const resources = ctx.openResources({ ...fake.env, DATABASE_POOL_MAX: 1 });
     try {

@@ -28,10 +28,8 @@ describe('service process', () => {
   it('migrates, answers health checks, and stops on SIGTERM', async () => {
     const schema = `${ctx.config.DATABASE_SCHEMA}_proc`;
     const child = start({
-      DATABASE_URL: ctx.config.DATABASE_URL,
+      ...ctx.env(),
       DATABASE_SCHEMA: schema,
-      REDIS_URL: ctx.config.REDIS_URL,
-      REDIS_PREFIX: ctx.config.REDIS_PREFIX,
       PORT: '0',
       LOG_LEVEL: 'info',
     });

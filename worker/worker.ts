@@ -3,7 +3,7 @@
 // pruning) and for reconciliations, which are long and so kept apart.
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { type JobPayloads, QUEUES } from '../common/queues.ts';
-import { createRedis, type Redis, waitForRedis } from '../common/redis.ts';
+import { createRedis, errorsOnce, type Redis, waitForRedis } from '../common/redis.ts';
 import type { Resources } from '../common/resources.ts';
 import { drainOrganization } from './drain/drain-organization.ts';
 import { pollEvents } from './poller/poll-events.ts';
@@ -67,13 +67,17 @@ function startDrainWorker(
   drainWorker.on('failed', (job, err) =>
     logger.warn({ err, jobId: job?.id, orgId: job?.data.organizationId }, 'drain job failed'),
   );
-  drainWorker.on('error', (err) => logger.warn({ err }, 'drain worker error'));
+  // While Redis is away, BullMQ reports the same error from every worker and queue
+  // on every retry: each kind is logged once until a connection is ready again.
+  const report = errorsOnce(options.connection, logger);
+  drainWorker.on('error', (err) => report('drain worker error', err));
   return drainWorker;
 }
 
 /** Short scheduled upkeep (sweeper, poller, pruning), and reconciliations apart. */
 function startUpkeepWorkers(resources: Resources, options: WorkerOptions) {
   const { logger } = resources;
+  const report = errorsOnce(options.connection, logger);
   const processors: Record<MaintenanceName, () => Promise<unknown>> = {
     sweep: () => sweep(resources),
     'prune-inbox': () => pruneOldEvents(resources),
@@ -98,7 +102,7 @@ function startUpkeepWorkers(resources: Resources, options: WorkerOptions) {
     ['maintenance', maintenanceWorker],
     ['reconcile', reconcileWorker],
   ] as const) {
-    worker.on('error', (err) => logger.warn({ err }, `${name} worker error`));
+    worker.on('error', (err) => report(`${name} worker error`, err));
     worker.on('failed', (job, err) => logger.warn({ err, job: job?.name }, `${name} job failed`));
   }
   return { maintenanceWorker, reconcileWorker };
@@ -118,10 +122,11 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   const drainWorker = startDrainWorker(resources, options, relay);
   const { maintenanceWorker, reconcileWorker } = startUpkeepWorkers(resources, options);
 
+  const report = errorsOnce(connection, logger);
   const maintenanceQueue = new Queue(QUEUES.maintenance, options);
   const reconcileQueue = new Queue(QUEUES.reconcile, options);
   for (const queue of [maintenanceQueue, reconcileQueue])
-    queue.on('error', (err) => logger.warn({ err, queue: queue.name }, 'queue error'));
+    queue.on('error', (err) => report('queue error', err, { queue: queue.name }));
   const stopScheduling = await keepScheduled(resources, connection, {
     maintenance: maintenanceQueue,
     reconcile: reconcileQueue,
@@ -137,12 +142,16 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
     relay,
     stop() {
       // Worker.close() waits for active jobs to finish; new jobs are not taken.
+      // Without Redis there is nothing to hand back (a job's lock lapses by itself)
+      // and BullMQ would wait for a reconnect: close at once instead.
       stopping ??= (async () => {
         stopScheduling();
+        const force = connection.status !== 'ready';
+        if (force) connection.disconnect();
         await Promise.all([
-          drainWorker.close(),
-          maintenanceWorker.close(),
-          reconcileWorker.close(),
+          drainWorker.close(force),
+          maintenanceWorker.close(force),
+          reconcileWorker.close(force),
         ]);
         await Promise.all([maintenanceQueue.close(), reconcileQueue.close()]);
         // After the drains; what they committed and the relay did not send yet stays

@@ -13,7 +13,8 @@ export function registerMigrate(program: Command, cli: CliContext): void {
     .action(async (options: { down?: boolean; json?: boolean }) => {
       const config = cli.config();
       await ensureDatabase(config);
-      const db = createDatabase(config, { poolMax: 1 });
+      // Migrations hold a session-level lock: DATABASE_DIRECT_URL, not a pooler.
+      const db = createDatabase(config, { poolMax: 1, direct: true });
       try {
         const result = options.down
           ? await migrateDownAll(db, config.DATABASE_SCHEMA)

@@ -7,6 +7,7 @@ import * as inboxAlterations from './2026-12-02T1600-inbox-alterations.ts';
 import * as revocationOutbox from './2026-12-02T1630-revocation-outbox.ts';
 import * as auditRevocations from './2026-12-02T1700-audit-revocations.ts';
 import * as scim from './2026-12-02T1800-scim.ts';
+import * as taskLeases from './2026-12-02T1810-task-leases.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026-11-22T0800-initial': initial,
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026-12-02T1630-revocation-outbox': revocationOutbox,
   '2026-12-02T1700-audit-revocations': auditRevocations,
   '2026-12-02T1800-scim': scim,
+  '2026-12-02T1810-task-leases': taskLeases,
 };

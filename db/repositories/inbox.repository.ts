@@ -70,10 +70,10 @@ export async function recordAlterations(
 export async function organizationsWithPendingEvents(db: Executor): Promise<string[]> {
   const rows = await sql<{ organization_id: string }>`
     select distinct i.organization_id
-    from inbox i
+    from ${sql.table('inbox')} i
     where i.status = 'pending' and i.organization_id is not null
       and not exists (
-        select 1 from organizations o where o.id = i.organization_id and o.paused_at is not null
+        select 1 from ${sql.table('organizations')} o where o.id = i.organization_id and o.paused_at is not null
       )
   `.execute(db);
   return rows.rows.map((r) => r.organization_id);
@@ -264,8 +264,8 @@ export async function pruneInbox(
   let deleted = 0;
   while (deleted < max) {
     const result = await sql`
-      delete from inbox where event_id in (
-        select event_id from inbox
+      delete from ${sql.table('inbox')} where event_id in (
+        select event_id from ${sql.table('inbox')}
         where status in ('applied', 'ignored')
           and received_at < now() - make_interval(days => ${days}::int)
         limit ${Math.min(batch, max - deleted)}

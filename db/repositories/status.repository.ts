@@ -78,16 +78,16 @@ export async function organizationStatuses(
     with pending as (
       select organization_id, count(*) as pending, min(received_at) as oldest_pending_at,
         greatest(0, extract(epoch from now() - min(received_at)))::float8 as oldest_pending_age_seconds
-      from inbox
+      from ${sql.table('inbox')}
       where status = 'pending' and organization_id is not null ${only(sql.ref('organization_id'))}
       group by organization_id
     ), dead as (
       select organization_id, count(*) as dead
-      from inbox
+      from ${sql.table('inbox')}
       where status = 'dead' and organization_id is not null ${only(sql.ref('organization_id'))}
       group by organization_id
     ), ids as (
-      select id from organizations where true ${only(sql.ref('id'))}
+      select id from ${sql.table('organizations')} where true ${only(sql.ref('id'))}
       union select organization_id from pending
       union select organization_id from dead
     ), statuses as (
@@ -96,7 +96,7 @@ export async function organizationStatuses(
         p.oldest_pending_age_seconds,
         coalesce(d.dead, 0) as dead
       from ids
-      left join organizations o on o.id = ids.id
+      left join ${sql.table('organizations')} o on o.id = ids.id
       left join pending p on p.organization_id = ids.id
       left join dead d on d.organization_id = ids.id
       where ${
@@ -113,7 +113,7 @@ export async function organizationStatuses(
     )
     select page.*, ${
       seats
-        ? sql`(select count(*) from users u
+        ? sql`(select count(*) from ${sql.table('users')} u
             where u.organization_id = page.organization_id and u.state = 'active'
               and u.deleted_at is null)`
         : sql`null::bigint`

@@ -2,16 +2,17 @@
 // Redis key prefix, so files run in parallel. Resources opened through the context
 // are tracked: a test that leaves one open fails.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { type Config, loadConfig, withOverrides } from '../../common/config.ts';
 import { createLogger, type Logger } from '../../common/logger.ts';
+import { createRedis, deleteKeysWithPrefix, type Redis } from '../../common/redis.ts';
 import { openResources, type Resources } from '../../common/resources.ts';
 import { createDatabase, type Database } from '../../db/database.ts';
 import { migrateToLatest } from '../../db/migrate.ts';
 import { type Service, startService } from '../../service.ts';
 import { failOnLeaks, track } from './leaks.ts';
+import { inCI } from './services.ts';
 
 export interface TestContext {
   readonly config: Config;
@@ -25,8 +26,10 @@ export interface TestContext {
     options: { api: boolean; worker: boolean },
     overrides?: Partial<Config>,
   ): Promise<Service>;
-  /** A raw Redis connection (tracked). */
+  /** A raw Redis connection, in this file's Redis mode (tracked). */
   redis(): Redis;
+  /** The variables a dirsync child process needs to use this file's Postgres, schema and Redis. */
+  env(): Record<string, string>;
   /**
    * Tracks anything else a test opens (a server, a queue, a database handle): the
    * test fails if `target[method]` was not called by its end.
@@ -53,19 +56,65 @@ async function migrateTolerantly(db: Database, schema: string): Promise<void> {
   }
 }
 
-export function useTestContext(name: string): TestContext {
+export type RedisMode = 'standalone' | 'cluster' | 'sentinel';
+
+/**
+ * DATABASE_URL and DATABASE_DIRECT_URL of this run: Postgres itself, or, in the
+ * `pgbouncer` project (DIRSYNC_TEST_DATABASE=pgbouncer), PgBouncer in front of it.
+ */
+function databaseEnv(): Record<string, string> {
+  const direct = inject('databaseUrl');
+  if (process.env.DIRSYNC_TEST_DATABASE !== 'pgbouncer') return { DATABASE_URL: direct };
+  const port = inject('services').pgbouncerPort;
+  if (port === undefined) {
+    throw new Error(
+      `PgBouncer is not running (test/services/start.sh: ${inject('services').problem ?? 'not started'})${inCI ? '; CI needs it' : ''}`,
+    );
+  }
+  const pooled = new URL(direct);
+  pooled.hostname = '127.0.0.1';
+  pooled.port = String(port);
+  return { DATABASE_URL: pooled.toString(), DATABASE_DIRECT_URL: direct };
+}
+
+/** The REDIS_* variables of a mode (the services of test/services/start.sh). */
+export function redisEnv(mode: RedisMode, id: string): Record<string, string> {
+  const services = inject('services');
+  if (mode === 'cluster') {
+    return {
+      REDIS_CLUSTER_NODES: services.clusterNodes ?? '',
+      REDIS_PREFIX: `{dirsync-test-${id}}`,
+    };
+  }
+  if (mode === 'sentinel') {
+    return {
+      REDIS_SENTINELS: services.sentinels ?? '',
+      REDIS_SENTINEL_NAME: services.sentinelName ?? '',
+      REDIS_PREFIX: `dirsync-test-${id}`,
+    };
+  }
+  return { REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `dirsync-test-${id}` };
+}
+
+export function useTestContext(name: string, options: { redis?: RedisMode } = {}): TestContext {
   const id = `${name
     .replace(/[^a-z0-9]/gi, '_')
     .toLowerCase()
     .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const connections = {
+    ...databaseEnv(),
+    ...redisEnv(options.redis ?? 'standalone', id),
+    DATABASE_SCHEMA: `t_${id}`,
+  };
   const config = loadConfig({
     ...process.env,
+    REDIS_URL: undefined,
+    REDIS_SENTINELS: undefined,
+    REDIS_CLUSTER_NODES: undefined,
+    DATABASE_DIRECT_URL: undefined,
     NODE_ENV: 'test',
-    DATABASE_URL: inject('databaseUrl'),
-    REDIS_URL: inject('redisUrl'),
-    DATABASE_SCHEMA: `t_${id}`,
+    ...connections,
     DATABASE_POOL_MAX: '5',
-    REDIS_PREFIX: `dirsync-test-${id}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WORKOS_WEBHOOK_SECRET: 'whsec_test_primary',
     WORKOS_API_KEY: '',
@@ -88,20 +137,9 @@ export function useTestContext(name: string): TestContext {
   afterAll(async () => {
     await sql`drop schema if exists ${sql.id(config.DATABASE_SCHEMA)} cascade`.execute(db);
     await db.destroy();
-    const redis = new Redis(config.REDIS_URL);
+    const redis = createRedis(config, 'worker');
     try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(
-          cursor,
-          'MATCH',
-          `${config.REDIS_PREFIX}:*`,
-          'COUNT',
-          1000,
-        );
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, config.REDIS_PREFIX);
     } finally {
       redis.disconnect();
     }
@@ -123,8 +161,11 @@ export function useTestContext(name: string): TestContext {
       return track('service', service, 'stop');
     },
     redis() {
-      const redis = new Redis(config.REDIS_URL);
+      const redis = createRedis(config, 'worker');
       return track('redis', redis, 'quit');
+    },
+    env() {
+      return { ...connections };
     },
     track,
   };

@@ -4,11 +4,14 @@
 import net from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { ensureDatabase } from '../../db/migrate.ts';
+import type { TestServices } from './services.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     redisUrl: string;
+    /** PgBouncer, Redis Cluster, Sentinel (vitest.config.ts starts them). */
+    services: TestServices;
   }
 }
 
@@ -71,7 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
   }
 
-  await ensureDatabase({ DATABASE_URL: databaseUrl, DATABASE_SCHEMA: 'public' });
+  await ensureDatabase({ DATABASE_DIRECT_URL: databaseUrl });
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', redisUrl);
   return async () => {

@@ -67,7 +67,7 @@ export async function seedOperatorWorld(db: Database, tag = 'w'): Promise<Operat
     .where('event_id', 'in', [id('h1'), id('f0')])
     .execute();
   // received_at is never updated by the service; the tests age it by hand.
-  await sql`update inbox set received_at = ${minutesAgo(10)}, attempts = 5
+  await sql`update ${sql.table('inbox')} set received_at = ${minutesAgo(10)}, attempts = 5
     where event_id in (${id('p1')}, ${id('f1')})`.execute(db);
 
   const user = (n: number, state: string, deleted = false) => ({

@@ -21,7 +21,6 @@ import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { Resources } from '../../common/resources.ts';
 import type { Database } from '../../db/database.ts';
-import { withAdvisoryLock } from '../../db/locks.ts';
 import { type IncomingEvent, insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   advancePollCursor,
@@ -30,6 +29,7 @@ import {
   touchPollCursor,
 } from '../../db/repositories/poll-cursors.repository.ts';
 import type { PollCursor } from '../../db/tables/poll-cursors.table.ts';
+import { withTaskLease } from '../../db/task-leases.ts';
 import { queueReconcileAll } from '../reconciler/queue-reconcile.ts';
 import {
   createWorkOSClient,
@@ -315,7 +315,7 @@ export async function pollEvents(
     options,
     result,
   };
-  const lock = await withAdvisoryLock(db, `poll:${EVENTS_CURSOR}`, (conn) => pollPages(run, conn));
+  const lock = await withTaskLease(db, `poll:${EVENTS_CURSOR}`, (conn) => pollPages(run, conn));
   if (!lock.locked) {
     log.debug('another poll is running; this one returns');
     result.status = 'busy';

@@ -16,13 +16,13 @@ import { toInboxEvent } from '../../common/inbox-row.ts';
 import type { Resources } from '../../common/resources.ts';
 import { triggerDrain } from '../../common/triggers.ts';
 import type { Database } from '../../db/database.ts';
-import { withAdvisoryLock } from '../../db/locks.ts';
 import { insertEvents } from '../../db/repositories/inbox.repository.ts';
 import {
   ensureOrganization,
   markOrganizationReconciled,
   organizationExists,
 } from '../../db/repositories/organizations.repository.ts';
+import { withTaskLease } from '../../db/task-leases.ts';
 import { createWorkOSClient, type WorkOSClient } from '../workos/client.ts';
 import type { RetryPolicy } from '../workos/retry.ts';
 import { ulid } from '../workos/ulid.ts';
@@ -122,7 +122,7 @@ export async function reconcileOrganization(
   const log = resources.logger.child({ component: 'reconciler', orgId: organizationId });
   const workos = options.workos ?? createWorkOSClient(resources.config);
   const started = performance.now();
-  const run = await withAdvisoryLock(resources.db, `reconcile:${organizationId}`, (conn) =>
+  const run = await withTaskLease(resources.db, `reconcile:${organizationId}`, (conn) =>
     reconcileLocked(resources, conn, organizationId, { ...options, workos }, log),
   );
   if (!run.locked) {
