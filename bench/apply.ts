@@ -213,7 +213,7 @@ async function fanOutRevocations(
     .select(['id', 'directory_user_id', 'organization_id'])
     .where('organization_id', 'like', 'org_fan_%')
     .execute();
-  await sql`insert into sessions (user_id) select id from users where organization_id like 'org_fan_%'`.execute(
+  await sql`insert into ${sql.table('sessions')} (user_id) select id from ${sql.table('users')} where organization_id like 'org_fan_%'`.execute(
     db,
   );
   report(
@@ -255,7 +255,7 @@ async function fanOutRevocations(
     (
       await sql<{
         n: number;
-      }>`select count(*)::int as n from revocation_outbox where organization_id like 'org_fan_%'`.execute(
+      }>`select count(*)::int as n from ${sql.table('revocation_outbox')} where organization_id like 'org_fan_%'`.execute(
         db,
       )
     ).rows[0]!.n,

@@ -252,7 +252,7 @@ describe('revocation outbox', () => {
     await ctx.db.transaction().execute((trx) => appendRevocations(trx, [entry(), entry()]));
     await relayAll();
     await ctx.db.transaction().execute((trx) => appendRevocations(trx, [entry()]));
-    await sql`update revocation_outbox set sent_at = now() - interval '25 hours' where sent_at is not null`.execute(
+    await sql`update ${sql.table('revocation_outbox')} set sent_at = now() - interval '25 hours' where sent_at is not null`.execute(
       ctx.db,
     );
     const total = async () =>

@@ -44,7 +44,7 @@ export async function appendRevocations(
   // One statement whatever the count: one array per column, session ids joined
   // (unnest cannot expand an array of arrays of different lengths).
   await sql`
-    insert into revocation_outbox
+    insert into ${sql.table('revocation_outbox')}
       (organization_id, user_id, session_ids, reason, event_id, event_received_at)
     select o, u::uuid, string_to_array(s, ',')::uuid[], r, e, t
     from unnest(
@@ -91,8 +91,8 @@ export async function pruneSentRevocations(db: Executor, hours: number): Promise
   let deleted = 0;
   for (;;) {
     const result = await sql`
-      delete from revocation_outbox where id in (
-        select id from revocation_outbox
+      delete from ${sql.table('revocation_outbox')} where id in (
+        select id from ${sql.table('revocation_outbox')}
         where sent_at < now() - make_interval(hours => ${hours}::int)
         limit 10000
       )
