@@ -132,7 +132,15 @@ export function useTestContext(name: string, options: { redis?: RedisMode } = {}
 
   failOnLeaks();
   beforeAll(async () => {
-    await migrateTolerantly(db, config.DATABASE_SCHEMA);
+    // On DATABASE_DIRECT_URL, as the service migrates: Kysely's migration lock is a
+    // session-level advisory lock, which a transaction pooler would leave held on
+    // one of its server connections (every later migration on the database waits).
+    const migrating = createDatabase(config, { direct: true, poolMax: 1 });
+    try {
+      await migrateTolerantly(migrating, config.DATABASE_SCHEMA);
+    } finally {
+      await migrating.destroy();
+    }
   });
   afterAll(async () => {
     await sql`drop schema if exists ${sql.id(config.DATABASE_SCHEMA)} cascade`.execute(db);
