@@ -20,13 +20,13 @@ export interface StatusSummary {
 export async function statusSummary(db: Executor): Promise<StatusSummary> {
   const { rows } = await sql<StatusSummary>`
     with pending as (
-      select organization_id, count(*) as n from inbox
+      select organization_id, count(*) as n from ${sql.table('inbox')}
       where status = 'pending' and organization_id is not null group by organization_id
     ), dead as (
-      select organization_id, count(*) as n from inbox
+      select organization_id, count(*) as n from ${sql.table('inbox')}
       where status = 'dead' and organization_id is not null group by organization_id
     ), ids as (
-      select id from organizations
+      select id from ${sql.table('organizations')}
       union select organization_id from pending
       union select organization_id from dead
     )
@@ -40,7 +40,7 @@ export async function statusSummary(db: Executor): Promise<StatusSummary> {
       coalesce(sum(p.n), 0)::int as "pending",
       coalesce(sum(d.n), 0)::int as "dead"
     from ids
-    left join organizations o on o.id = ids.id
+    left join ${sql.table('organizations')} o on o.id = ids.id
     left join pending p on p.organization_id = ids.id
     left join dead d on d.organization_id = ids.id
   `.execute(db);
@@ -100,12 +100,12 @@ export interface RevokeTimes {
 export async function revokeTimes(db: Executor, hours: number): Promise<RevokeTimes> {
   const { rows } = await sql<RevokeTimes>`
     with recent as (
-      select a.at, a.event_id from audit_log a
+      select a.at, a.event_id from ${sql.table('audit_log')} a
       where a.action = 'sessions_revoked' and a.at > now() - make_interval(hours => ${hours})
       order by a.at desc limit 10000
     ), times as (
       select greatest(0, extract(epoch from r.at - i.received_at))::float8 as s
-      from recent r join inbox i on i.event_id = r.event_id
+      from recent r join ${sql.table('inbox')} i on i.event_id = r.event_id
     )
     select count(*)::int as "count",
       percentile_cont(0.99) within group (order by s) as "p99Seconds",
@@ -131,11 +131,11 @@ export async function organizationDirectories(
 ): Promise<DirectoryView[]> {
   const { rows } = await sql<DirectoryView>`
     select d.id, d.name, d.type, d.state, d.deleted_at as "deletedAt",
-      (select count(*) from users u where u.directory_id = d.id and u.state = 'active'
+      (select count(*) from ${sql.table('users')} u where u.directory_id = d.id and u.state = 'active'
          and u.deleted_at is null)::int as "activeUsers",
-      (select count(*) from groups g where g.directory_id = d.id and g.deleted_at is null)::int
+      (select count(*) from ${sql.table('groups')} g where g.directory_id = d.id and g.deleted_at is null)::int
         as "groups"
-    from directories d
+    from ${sql.table('directories')} d
     where d.organization_id = ${organizationId}
     order by d.deleted_at nulls first, d.id
     limit 100
