@@ -22,3 +22,19 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
 export class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
+
+/**
+ * An error's message followed by its causes' (`fetch failed: connect ECONNREFUSED
+ * 127.0.0.1:9`), each left out when the text before already says it: wrappers such
+ * as the WorkOS SDK's "Unexpected error: TypeError: fetch failed" repeat their cause.
+ */
+export function describeError(value: unknown): string {
+  let text = toError(value).message;
+  let cause = toError(value).cause;
+  for (let depth = 0; cause !== undefined && cause !== null && depth < 5; depth += 1) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (message && !text.includes(message)) text += `: ${message}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return text;
+}

@@ -2,6 +2,8 @@
 // child process, against this file's schema and Redis prefix.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -330,6 +332,66 @@ describe('dirsync errors with --json', () => {
       expect(Object.keys(body), what).toEqual(['error']);
       expect(body.error.code, what).toBe(errorCode);
       expect(body.error.message, what).toMatch(message);
+    }
+  });
+});
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('dirsync resync against an unreachable WorkOS', () => {
+  it('fails with workos_request_failed and the cause, one JSON line on stderr, no log lines', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'resyncdown');
+    const env = {
+      WORKOS_API_KEY: 'sk_test_unreachable',
+      WORKOS_API_HOSTNAME: '127.0.0.1',
+      WORKOS_API_PORT: String(await closedPort()),
+      WORKOS_API_HTTPS: 'false',
+      // The default level: the retry warnings would be logged were it not for --json.
+      LOG_LEVEL: 'info',
+    };
+    // The client retries refused connections for about a minute before giving up.
+    const run = await dirsync(['resync', '--org', w.healthy, '--json'], env);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    const { error } = JSON.parse(run.stderr) as { error: { code: string; message: string } };
+    expect(error.code).toBe('workos_request_failed');
+    expect(error.message).toMatch(/^GET \/directories: .*fetch failed: .*ECONNREFUSED/);
+    expect(error.message).toMatch(/gave up after \d+ attempts/);
+  });
+});
+
+describe('--json output', () => {
+  it('uses camelCase keys in every command', async () => {
+    const w = await seedOperatorWorld(ctx.db, 'keys');
+    const runs = [
+      ['status', '--json'],
+      ['dead', 'list', '--json'],
+      ['replay', w.failingEventId, '--json'],
+      ['pause', '--org', w.healthy, '--json'],
+      ['resume', '--org', w.healthy, '--json'],
+      ['migrate', '--json'],
+    ];
+    for (const args of runs) {
+      const keys = new Set<string>();
+      const collect = (value: unknown): void => {
+        if (Array.isArray(value)) value.forEach(collect);
+        else if (value && typeof value === 'object') {
+          for (const [key, inner] of Object.entries(value)) {
+            keys.add(key);
+            collect(inner);
+          }
+        }
+      };
+      collect(json(await dirsync(args)));
+      for (const key of keys) expect(key, args.join(' ')).toMatch(/^[a-z][A-Za-z0-9]*$/);
     }
   });
 });

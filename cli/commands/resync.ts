@@ -25,19 +25,27 @@ interface ResyncOptions {
   json?: boolean;
 }
 
-/** Logs on stderr, so --json output stays one clean document on stdout. */
-function stderrLogger(config: Config) {
-  const level =
-    config.LOG_LEVEL === 'info' || config.LOG_LEVEL === 'debug' ? 'warn' : config.LOG_LEVEL;
+/**
+ * Logs on stderr, so --json output stays one clean document on stdout; none at all
+ * with --json, whose stderr is only the one error line a script parses (the error
+ * carries the cause the retry warnings would have shown).
+ */
+function stderrLogger(config: Config, json: boolean | undefined) {
+  const level = json
+    ? 'silent'
+    : config.LOG_LEVEL === 'info' || config.LOG_LEVEL === 'debug'
+      ? 'warn'
+      : config.LOG_LEVEL;
   return createLogger({ LOG_LEVEL: level }, 'dirsync-cli', pino.destination(2));
 }
 
-/** One line, rewritten in place on a terminal; an occasional line otherwise. */
-function progressPrinter(cli: CliContext, tty: boolean) {
+/** One line, rewritten in place on a terminal; an occasional line otherwise; none with --json. */
+function progressPrinter(cli: CliContext, tty: boolean, json: boolean | undefined) {
   let last = 0;
   let shown = false;
   return {
     update(p: ResyncProgress) {
+      if (json) return;
       const now = Date.now();
       if (now - last < (tty ? 200 : 5_000) && p.phase !== 'comparing' && p.phase !== 'storing')
         return;
@@ -98,9 +106,9 @@ export function registerResync(program: Command, cli: CliContext): void {
           'not_configured',
         );
       }
-      const logger = stderrLogger(config);
+      const logger = stderrLogger(config, options.json);
       const resources = openResources(config, logger);
-      const progress = progressPrinter(cli, process.stderr.isTTY === true);
+      const progress = progressPrinter(cli, process.stderr.isTTY === true, options.json);
       const actor = cliActor(options.actor);
       try {
         const result = await resyncOrganization(resources, options.org, {

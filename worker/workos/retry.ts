@@ -4,7 +4,7 @@
 // because repeating it cannot help.
 import { RateLimitExceededException } from '@workos-inc/node';
 import pRetry, { AbortError } from 'p-retry';
-import { toError } from '../../common/errors.ts';
+import { describeError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 
 export interface RetryPolicy {
@@ -94,13 +94,41 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', abort, { once: true });
   });
 
-/** Runs one WorkOS request, retrying as described above. `what` names it in logs. */
+interface RetryOptions {
+  log: Logger;
+  policy?: RetryPolicy;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one WorkOS request, retrying as described above. `what` names it in logs.
+ * Every failure it gives up on is a WorkOSRequestError whose message carries the
+ * cause's text (`GET /directories: … fetch failed: connect ECONNREFUSED …`).
+ */
 export async function withWorkOSRetry<T>(
   what: string,
   run: () => Promise<T>,
-  options: { log: Logger; policy?: RetryPolicy; signal?: AbortSignal },
+  options: RetryOptions,
 ): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  try {
+    return await retrying(what, run, options, policy);
+  } catch (err) {
+    if (err instanceof WorkOSRequestError || options.signal?.aborted) throw err;
+    // Retries used up on a transient failure: the same class as a permanent one.
+    throw new WorkOSRequestError(
+      `${what}: ${describeError(err)} (gave up after ${policy.retries + 1} attempts)`,
+      { cause: err },
+    );
+  }
+}
+
+function retrying<T>(
+  what: string,
+  run: () => Promise<T>,
+  options: RetryOptions,
+  policy: RetryPolicy,
+): Promise<T> {
   let rateLimited = 0;
   return pRetry(
     async () => {
@@ -112,7 +140,7 @@ export async function withWorkOSRetry<T>(
         const failure = classifyFailure(err, policy);
         if (failure.kind === 'permanent') {
           throw new AbortError(
-            new WorkOSRequestError(`${what}: ${toError(err).message}`, { cause: err }),
+            new WorkOSRequestError(`${what}: ${describeError(err)}`, { cause: err }),
           );
         }
         if (failure.kind === 'rate_limited') {
