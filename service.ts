@@ -21,6 +21,8 @@ export interface Service {
   worker?: WorkerHandle;
   /** The address the API listens on, when it runs. */
   address?: string;
+  /** The API's internal listener (/metrics, /admin); undefined with ADMIN_PORT=same. */
+  adminAddress?: string;
   /** The worker's metrics listener: a worker without the API, WORKER_METRICS_PORT > 0. */
   metricsAddress?: string;
   stop(): Promise<void>;
@@ -85,31 +87,68 @@ export async function prepareDatabase(resources: Resources): Promise<void> {
   }
 }
 
+/** A port taken: which variable to change, or how to share one port. */
+function listenError(err: unknown, variable: 'PORT' | 'ADMIN_PORT', port: number): unknown {
+  if ((err as { code?: string }).code !== 'EADDRINUSE') return err;
+  const hint =
+    variable === 'ADMIN_PORT'
+      ? ' (default PORT + 1): give each API process on a host its own PORT and ADMIN_PORT, or ADMIN_PORT=same'
+      : '';
+  return new StartupError(`port ${port} (${variable}) is in use${hint}`, { cause: err });
+}
+
+interface Api {
+  server: FastifyInstance;
+  address: string;
+  admin?: FastifyInstance;
+  adminAddress?: string;
+}
+
+/** The public listener, and the internal one on ADMIN_HOST:ADMIN_PORT unless `same`. */
+async function startApi(resources: Resources): Promise<Api> {
+  const { config } = resources;
+  const { buildServer } = await import('./api/server.ts');
+  // SCIM writes are applied before they are answered: the API runs the drain of
+  // the organization concerned in its own process (the worker's code, passed in).
+  const { createApplyNow } = await import('./worker/apply-now.ts');
+  const applyNow = createApplyNow(resources);
+  const same = config.ADMIN_PORT === 'same';
+  const server = await buildServer(resources, { applyNow, surface: same ? 'all' : 'public' });
+  const admin = same ? undefined : await buildServer(resources, { applyNow, surface: 'internal' });
+  try {
+    const address = await server
+      .listen({ host: config.HOST, port: config.PORT })
+      .catch((err: unknown) => Promise.reject(listenError(err, 'PORT', config.PORT)));
+    const adminAddress = await admin
+      ?.listen({ host: config.ADMIN_HOST, port: config.ADMIN_PORT as number })
+      .catch((err: unknown) =>
+        Promise.reject(listenError(err, 'ADMIN_PORT', config.ADMIN_PORT as number)),
+      );
+    return { server, address, admin, adminAddress };
+  } catch (err) {
+    await server.close();
+    await admin?.close();
+    throw err;
+  }
+}
+
 export async function startService(
   config: Config,
   logger: Logger,
   options: ServiceOptions,
 ): Promise<Service> {
   const resources = openResources(config, logger);
+  let worker: WorkerHandle | undefined;
   try {
     await prepareDatabase(resources);
     // Each side is loaded only when it runs: a worker process does not carry the
     // HTTP stack (Fastify, the dashboard), nor an API process the appliers.
-    let worker: WorkerHandle | undefined;
     if (options.worker) {
       const { startWorker } = await import('./worker/worker.ts');
       worker = await startWorker(resources);
     }
-    let server: FastifyInstance | undefined;
-    let address: string | undefined;
-    if (options.api) {
-      const { buildServer } = await import('./api/server.ts');
-      // SCIM writes are applied before they are answered: the API runs the drain of
-      // the organization concerned in its own process (the worker's code, passed in).
-      const { createApplyNow } = await import('./worker/apply-now.ts');
-      server = await buildServer(resources, { applyNow: createApplyNow(resources) });
-      address = await server.listen({ host: config.HOST, port: config.PORT });
-    }
+    const api = options.api ? await startApi(resources) : undefined;
+    const server = api?.server;
     // With the API in the process its /metrics has the worker's counters too.
     let metricsServer: MetricsServer | undefined;
     if (worker && !options.api && config.WORKER_METRICS_PORT > 0) {
@@ -117,9 +156,6 @@ export async function startService(
       metricsServer = await startMetricsServer(resources.metrics.registry, logger, {
         host: config.HOST,
         port: config.WORKER_METRICS_PORT,
-      }).catch(async (err: unknown) => {
-        await worker?.stop();
-        throw err;
       });
     }
     let stopping: Promise<void> | undefined;
@@ -127,11 +163,13 @@ export async function startService(
       resources,
       server,
       worker,
-      address,
+      address: api?.address,
+      adminAddress: api?.adminAddress,
       metricsAddress: metricsServer?.address,
       stop() {
         stopping ??= (async () => {
           await server?.close();
+          await api?.admin?.close();
           await metricsServer?.close();
           await worker?.stop();
           await resources.close();
@@ -140,6 +178,8 @@ export async function startService(
       },
     };
   } catch (err) {
+    // A listener that could not start (a port in use) stops the worker started before it.
+    await worker?.stop();
     await resources.close();
     throw err;
   }
@@ -170,6 +210,7 @@ export async function runMain(options: ServiceOptions): Promise<void> {
   logger.info(
     {
       address: service.address,
+      adminAddress: service.adminAddress,
       metricsAddress: service.metricsAddress,
       api: options.api,
       worker: options.worker,

@@ -1,4 +1,7 @@
-// The HTTP edge: builds the Fastify app with every route. Listening is the caller's.
+// The HTTP edge: builds the Fastify apps. Listening is the caller's. Two surfaces:
+// public (webhooks, SCIM, health: what WorkOS and identity providers reach) and
+// internal (/metrics, /admin and the queue dashboard: operators and Prometheus),
+// on two listeners unless ADMIN_PORT=same puts both on one (`all`).
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -21,7 +24,11 @@ function requestId(request: IncomingMessage): string {
   return typeof given === 'string' && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+export type Surface = 'public' | 'internal' | 'all';
+
 export interface ServerOptions {
+  /** Which routes: public, internal or both (default). */
+  surface?: Surface;
   /**
    * Applies an organization's pending events now (the process wiring passes the
    * worker's drain). Without it SCIM writes trigger the queue and wait for a worker.
@@ -60,19 +67,24 @@ export async function buildServer(
     reply.header('x-request-id', request.id);
     done();
   });
+  const surface = options.surface ?? 'all';
   registerHealthRoutes(app, resources);
-  await registerWebhookRoutes(app, resources);
-  await registerMetricsRoute(app, resources);
-  await registerAdmin(app, resources, options.applyNow);
-  await registerScim(
-    app,
-    resources,
-    options.applyNow ??
-      (async (organizationId) => {
-        await triggerDrain(resources.drainQueue, organizationId);
-        return 'busy';
-      }),
-  );
+  if (surface !== 'internal') {
+    await registerWebhookRoutes(app, resources);
+    await registerScim(
+      app,
+      resources,
+      options.applyNow ??
+        (async (organizationId) => {
+          await triggerDrain(resources.drainQueue, organizationId);
+          return 'busy';
+        }),
+    );
+  }
+  if (surface !== 'public') {
+    await registerMetricsRoute(app, resources);
+    await registerAdmin(app, resources, options.applyNow);
+  }
   await app.ready();
   return app;
 }

@@ -148,6 +148,17 @@ const schema = z.object({
 
   HOST: text.default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
+  // The internal listener of an API process: /metrics, /admin and the queue dashboard,
+  // kept off the public listener WorkOS and identity providers reach. Default: PORT + 1
+  // (0 with PORT=0: any free port) on ADMIN_HOST; `same`: all of it on PORT.
+  ADMIN_PORT: text
+    .transform((v) => v.trim())
+    .refine((v) => v === 'same' || (/^\d+$/.test(v) && Number(v) <= 65535), {
+      error: 'expected a port (a whole number 0-65535) or `same`',
+    })
+    .transform((v) => (v === 'same' ? ('same' as const) : Number(v)))
+    .optional(),
+  ADMIN_HOST: text.default('127.0.0.1'),
   // A worker without the API in its process serves /metrics and /healthz here. Off
   // (0) by default, so that several workers on one host do not collide.
   WORKER_METRICS_PORT: int(0, 65535).default(0),
@@ -218,9 +229,11 @@ export type RedisTarget =
 type Parsed = z.infer<typeof schema>;
 
 export type Config = Readonly<
-  Omit<Parsed, 'DATABASE_DIRECT_URL' | 'REDIS_PREFIX'> & {
+  Omit<Parsed, 'DATABASE_DIRECT_URL' | 'REDIS_PREFIX' | 'ADMIN_PORT'> & {
     DATABASE_DIRECT_URL: string;
     REDIS_PREFIX: string;
+    /** A port (0: any free one), or `same`: the internal routes on PORT's listener. */
+    ADMIN_PORT: number | 'same';
     /** Derived from the REDIS_* variables (not a variable itself). */
     redis: RedisTarget;
   }
@@ -244,6 +257,12 @@ function refineRedis(v: Parsed, ctx: z.RefinementCtx): void {
       v.REDIS_SENTINEL_NAME ? 'REDIS_SENTINEL_NAME' : 'REDIS_SENTINEL_PASSWORD',
       'only with REDIS_SENTINELS',
     );
+  }
+  if (v.ADMIN_PORT === undefined && v.PORT === 65535) {
+    issue('ADMIN_PORT', 'expected a port or `same`: its default, PORT + 1, is past 65535');
+  }
+  if (typeof v.ADMIN_PORT === 'number' && v.ADMIN_PORT > 0 && v.ADMIN_PORT === v.PORT) {
+    issue('ADMIN_PORT', 'expected another port than PORT, or `same` to serve both on PORT');
   }
   if (v.REDIS_CLUSTER_NODES && v.REDIS_PREFIX !== undefined && !hasHashTag(v.REDIS_PREFIX)) {
     issue(
@@ -296,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     ...v,
     DATABASE_DIRECT_URL: v.DATABASE_DIRECT_URL ?? v.DATABASE_URL,
+    ADMIN_PORT: v.ADMIN_PORT ?? (v.PORT === 0 ? 0 : v.PORT + 1),
     REDIS_URL: redis.mode === 'standalone' ? redis.url : undefined,
     REDIS_PREFIX: v.REDIS_PREFIX ?? (redis.mode === 'cluster' ? '{dirsync}' : 'dirsync'),
     redis: Object.freeze(redis),

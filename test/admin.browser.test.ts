@@ -49,7 +49,8 @@ describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
       ctx.logger,
       { api: true, worker: false },
     );
-    base = service.address!;
+    // /admin and the queue dashboard are on the internal listener (ADMIN_PORT).
+    base = service.adminAddress!;
     // Jobs for the dashboard to count: a waiting drain trigger per troubled org.
     await triggerDrain(service.resources.drainQueue, world.failing);
     await triggerDrain(service.resources.drainQueue, world.paused);

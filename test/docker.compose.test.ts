@@ -16,6 +16,7 @@ interface Service {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   stop_grace_period?: string;
+  ports?: string[];
   healthcheck?: unknown;
 }
 
@@ -43,6 +44,15 @@ describe('docker-compose.yml', () => {
     expect(services.worker!.depends_on).toMatchObject({
       migrate: { condition: 'service_completed_successfully' },
     });
+  });
+
+  it('publishes the public listener only; the internal one on the host loopback', () => {
+    const published = Object.entries(compose.services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p) => `${name} ${p}`),
+    );
+    expect(published.sort()).toEqual(['api 127.0.0.1:8081:8081', 'api 8080:8080']);
+    const api = compose.services.api!.environment!;
+    expect([api.PORT, api.ADMIN_PORT]).toEqual(['8080', '8081']);
   });
 
   it('runs the worker with the V8 flags of npm run start:worker', () => {

@@ -316,7 +316,7 @@ describe('worker metrics (worker and API in separate processes)', () => {
     const both = await ctx.startService({ api: true, worker: true }, { WORKER_METRICS_PORT: port });
     try {
       expect(both.metricsAddress).toBeUndefined();
-      const res = await fetch(`${both.address}/metrics`);
+      const res = await fetch(`${both.adminAddress}/metrics`);
       const { types } = parsePrometheus(await res.text());
       expect(types.get('dirsync_events_applied_total')).toBe('counter');
       expect(types.get('dirsync_inbox_pending_events')).toBe('gauge');

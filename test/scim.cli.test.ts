@@ -185,7 +185,7 @@ describe('dirsync scim', () => {
 
 describe('admin API', () => {
   const admin = (method: string, path: string, body?: unknown) =>
-    fetch(`${service.address}/admin/api${path}`, {
+    fetch(`${service.adminAddress}/admin/api${path}`, {
       method,
       headers: {
         authorization: `Bearer ${ADMIN_TOKEN}`,
@@ -228,7 +228,7 @@ describe('admin API', () => {
     expect(row?.state).toBe('inactive');
     expect((await admin('DELETE', `/scim/directories/${created.directoryId}`)).status).toBe(404);
     expect((await admin('POST', '/scim/directories', {})).status).toBe(400);
-    const noAuth = await fetch(`${service.address}/admin/api/scim/directories`);
+    const noAuth = await fetch(`${service.adminAddress}/admin/api/scim/directories`);
     expect(noAuth.status).toBe(401);
   });
 });
