@@ -4,7 +4,7 @@
 // the status page, and saves screenshots under test/artifacts/.
 import { existsSync, mkdirSync } from 'node:fs';
 import { Queue } from 'bullmq';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withOverrides } from '../common/config.ts';
 import { QUEUES } from '../common/queues.ts';
@@ -147,6 +147,68 @@ describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
         path: new URL('admin-status.png', artifacts).pathname,
         fullPage: true,
       });
+    } finally {
+      await context.close();
+    }
+  });
+
+  /** Every request of `context` to another host is recorded and refused. */
+  async function offHost(context: BrowserContext): Promise<string[]> {
+    const seen: string[] = [];
+    const host = new URL(base).host;
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (new URL(url).host === host) return route.continue();
+      seen.push(url);
+      return route.abort();
+    });
+    return seen;
+  }
+
+  it('serves the queue dashboard with no request leaving the host, and a link back', async () => {
+    const context = await operator();
+    const elsewhere = await offHost(context);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/admin/queues`);
+      await expect
+        .poll(async () => (await page.locator('main').textContent()) ?? '', { timeout: 30_000 })
+        .toMatch(/drain.*Jobs/i);
+      await page.goto(`${base}/admin/queues/queue/drain?status=waiting`);
+      await expect
+        .poll(async () => (await page.textContent('body')) ?? '', { timeout: 30_000 })
+        .toContain(world.failing);
+      await page.getByRole('link', { name: '← dirsync status' }).click();
+      await page.waitForURL(`${base}/admin`);
+      expect(elsewhere).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('loads the queue dashboard opened with the credentials in its URL', async () => {
+    // No stored credentials: only those in the URL (http://operator:<token>@host/…).
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    try {
+      const page = await context.newPage();
+      const url = new URL(`${base}/admin/queues`);
+      url.username = 'operator';
+      url.password = TOKEN;
+      await page.goto(url.href);
+      await expect
+        .poll(
+          async () =>
+            (await page
+              .locator('main')
+              .textContent()
+              .catch(() => '')) ?? '',
+          {
+            timeout: 30_000,
+          },
+        )
+        .toMatch(/drain.*Jobs/i);
+      expect(page.url()).not.toContain('@');
+      expect(await page.locator('body').textContent()).not.toMatch(/^\s*Loading\s*$/);
     } finally {
       await context.close();
     }
