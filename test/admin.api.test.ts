@@ -196,7 +196,12 @@ describe('admin status page: escaping', () => {
     expect(res.body).toContain(`<code>${escaped(organizationId)}</code>`);
     expect(res.body).toContain(`<code>${escaped(eventId)}</code>`);
     expect(res.body).toContain(`<td>${escaped(eventType)}</td>`);
-    expect(res.body).toContain(escaped(hostile('applied')));
+    // The organization's own page: its last applied event too.
+    const own = await get(`/admin/organizations/${encodeURIComponent(organizationId)}`);
+    expect(own.statusCode).toBe(200);
+    expect(own.body).not.toContain('<script>');
+    expect(own.body).toContain(`<code>${escaped(organizationId)}</code>`);
+    expect(own.body).toContain(escaped(hostile('applied')));
   });
 });
 

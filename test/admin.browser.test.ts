@@ -138,7 +138,8 @@ describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
       const row = page.locator(`tr[data-organization="${world.failing}"]`);
       await row.waitFor();
       expect(await row.getAttribute('class')).toBe('dead');
-      expect(await row.textContent()).toMatch(/dead events/);
+      expect(await row.textContent()).toMatch(/1 dead/);
+      expect(await page.locator('#summary').textContent()).toMatch(/needing attention/);
       expect(await page.locator('#dead-events').textContent()).toContain(world.failingEventId);
       expect(await page.getByRole('link', { name: 'Queue dashboard' }).getAttribute('href')).toBe(
         '/admin/queues',
@@ -147,6 +148,34 @@ describe.skipIf(!haveChromium)(`admin in a browser (${CHROMIUM})`, () => {
         path: new URL('admin-status.png', artifacts).pathname,
         fullPage: true,
       });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('acts on an organization from its page with the buttons, and shows what happened', async () => {
+    const context = await operator();
+    const elsewhere = await offHost(context);
+    try {
+      const page = await context.newPage();
+      await page.goto(`${base}/admin?q=${world.failing}`);
+      await page.locator('#organizations').getByRole('link', { name: world.failing }).click();
+      await page.waitForURL(`${base}/admin/organizations/${world.failing}`);
+      expect(await page.locator('#dead-events').textContent()).toContain(world.failingEventId);
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await page.waitForURL(/\?done=pause$/);
+      expect(await page.locator('.flash').textContent()).toContain('Paused');
+      // Paused with a dead event: both show.
+      expect(await page.locator('h1').textContent()).toMatch(/1 dead\s*paused/);
+      expect((await findOrganization(ctx.db, world.failing))?.paused_at).toBeInstanceOf(Date);
+      await page.screenshot({
+        path: new URL('admin-organization.png', artifacts).pathname,
+        fullPage: true,
+      });
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await page.waitForURL(/\?done=resume$/);
+      expect((await findOrganization(ctx.db, world.failing))?.paused_at).toBeNull();
+      expect(elsewhere).toEqual([]);
     } finally {
       await context.close();
     }

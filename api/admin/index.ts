@@ -1,6 +1,6 @@
-// The operator surface under /admin: the status page, the JSON API and the queue
-// dashboard, all behind ADMIN_TOKENS / ADMIN_TOKEN. Without one none of it is registered (404)
-// and start-up says so; with ADMIN_READ_ONLY every change is refused with 403. A
+// The operator surface under /admin: the status pages (with their action buttons),
+// the JSON API and the queue dashboard, all behind ADMIN_TOKENS / ADMIN_TOKEN.
+// Without one none of it is registered (404) and start-up says so; with ADMIN_READ_ONLY every change is refused with 403. A
 // change made with basic auth (a browser) must come from this origin, and no
 // admin page may be framed.
 import type { FastifyInstance } from 'fastify';
@@ -9,6 +9,8 @@ import type { Resources } from '../../common/resources.ts';
 import type { ApplyNow } from '../../common/scim/apply-now.ts';
 import { openQueues } from '../queues.ts';
 import { denyFraming, refuseChanges, refuseCrossSiteChanges, requireAdminToken } from './auth.ts';
+import { registerOrganizationPage } from './organization-page.ts';
+import { registerPageActions } from './page-actions.ts';
 import { registerQueueDashboard } from './queue-dashboard.ts';
 import { registerAdminApi } from './routes.ts';
 import { registerScimAdminApi } from './scim-routes.ts';
@@ -36,6 +38,8 @@ export async function registerAdmin(
       // After authentication (hooks run in order) and before any body is parsed.
       if (config.ADMIN_READ_ONLY) scope.addHook('onRequest', refuseChanges());
       registerStatusPage(scope, resources);
+      registerOrganizationPage(scope, resources);
+      registerPageActions(scope, resources, queues);
       registerAdminApi(scope, resources, queues);
       registerScimAdminApi(scope, resources, applyNow);
       await registerQueueDashboard(scope, queues, config);

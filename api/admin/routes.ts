@@ -5,16 +5,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   assertOrganizationExists,
   deadEvents,
-  type OperatorDeps,
-  OperatorError,
   pause,
   replayDeadEventsOf,
   replayOneEvent,
   resume,
 } from '../../common/operator-actions.ts';
 import type { Resources } from '../../common/resources.ts';
-import { queueReconcile, triggerDrain } from '../../common/triggers.ts';
-import { recordOperatorAction } from '../../db/repositories/audit.repository.ts';
 import {
   organizationStatus,
   organizationStatuses,
@@ -23,10 +19,8 @@ import {
 } from '../../db/repositories/status.repository.ts';
 import { AppError } from '../errors.ts';
 import type { DirsyncQueues } from '../queues.ts';
-import { operatorOf } from './auth.ts';
-
-/** BullMQ waits for an unreachable Redis without end; a request answers 503 instead. */
-const QUEUE_TIMEOUT_MS = 2_000;
+import { operatorAction, operatorDeps } from './operator-action.ts';
+import { queueResync } from './resync.ts';
 
 const orgParams = {
   type: 'object',
@@ -49,40 +43,28 @@ function lastPolledAt(poll: PollStatus[]): Date | null {
   );
 }
 
-async function operatorAction<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof OperatorError) {
-      throw err.code === 'not_replayable'
-        ? new AppError(409, 'conflict', err.message)
-        : new AppError(404, 'not_found', err.message);
-    }
-    throw err;
-  }
-}
-
 export function registerAdminApi(
   scope: FastifyInstance,
   resources: Resources,
   queues: DirsyncQueues,
 ): void {
   const { db } = resources;
-  /** The actions' dependencies, acting as the request's operator. */
-  const deps = (request: FastifyRequest): OperatorDeps => ({
-    db,
-    actor: { name: operatorOf(request), via: 'admin_api' },
-    triggerDrain: (organizationId) => triggerDrain(resources.drainQueue, organizationId),
-    onTriggerError: (err, orgId) =>
-      resources.logger.warn({ err, orgId }, 'drain trigger failed; the sweeper will retry'),
-  });
+  const deps = (request: FastifyRequest) => operatorDeps(resources, request);
 
-  scope.get<{ Querystring: { limit?: number } }>(
+  scope.get<{ Querystring: { limit?: number; offset?: number; q?: string } }>(
     '/api/organizations',
-    { schema: { querystring: limitQuery() } },
+    {
+      schema: {
+        querystring: limitQuery({
+          offset: { type: 'integer', minimum: 0 },
+          q: { type: 'string', maxLength: 200 },
+        }),
+      },
+    },
     async (request) => {
+      const { limit, offset, q } = request.query;
       const [statuses, poll] = await Promise.all([
-        organizationStatuses(db, { limit: request.query.limit }),
+        organizationStatuses(db, { limit, offset, search: q?.trim() || undefined }),
         pollStatuses(db),
       ]);
       return {
@@ -156,37 +138,14 @@ export function registerAdminApi(
     async (request) => operatorAction(() => resume(deps(request), request.params.organizationId)),
   );
 
-  // The worker's reconcile queue runs the reconciler; deduplicated so that a
-  // double click queues one resync, not two. Without an API key the worker would
-  // take the job and do nothing, so it is refused here instead of answered 202.
   scope.post<{ Params: { organizationId: string } }>(
     '/api/organizations/:organizationId/resync',
     { schema: { params: orgParams } },
-    async (request, reply) => {
-      const { organizationId } = request.params;
-      if (!resources.config.WORKOS_API_KEY) {
-        throw new AppError(
-          503,
-          'not_configured',
-          'WORKOS_API_KEY is not set: resync needs the WorkOS directory API',
-        );
-      }
-      await operatorAction(() => assertOrganizationExists(db, organizationId));
-      const job = await queueReconcile(queues.reconcile, organizationId, QUEUE_TIMEOUT_MS).catch(
-        (err: unknown) => {
-          throw new AppError(503, 'unavailable', 'could not queue the resync: Redis unreachable', {
-            cause: err,
-          });
-        },
-      );
-      await recordOperatorAction(db, deps(request).actor, {
-        action: 'resync_queued',
-        organizationId,
-        subjectType: 'organization',
-        subjectId: organizationId,
-        detail: { jobId: job.id },
-      });
-      return reply.status(202).send({ organizationId, queued: true, jobId: job.id });
-    },
+    async (request, reply) =>
+      reply
+        .status(202)
+        .send(
+          await queueResync(resources, queues, deps(request).actor, request.params.organizationId),
+        ),
   );
 }
