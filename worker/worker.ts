@@ -121,7 +121,7 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   const options = { connection, prefix: config.REDIS_PREFIX };
   // Sends the revocation outbox to Redis; every worker runs one, one sends at a time.
   const relay = startRelay(resources);
-  registerOutboxMetrics(resources.metrics.registry, resources.db);
+  registerOutboxMetrics(resources.metrics.registry, resources.db, relay);
   const drainWorker = startDrainWorker(resources, options, relay);
   const { maintenanceWorker, reconcileWorker } = startUpkeepWorkers(resources, options);
 

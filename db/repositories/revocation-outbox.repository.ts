@@ -128,7 +128,7 @@ export async function markRevocationsSent(trx: Transaction, ids: readonly number
   if (ids.length === 0) return;
   // One array parameter, whatever the count (an IN list would be a parameter each).
   await sql`
-    update ${sql.table('revocation_outbox')} set sent_at = now() where id = any(${ids}::bigint[])
+    update ${sql.table('revocation_outbox')} set sent_at = clock_timestamp() where id = any(${ids}::bigint[])
   `.execute(trx);
 }
 
@@ -145,7 +145,7 @@ export async function markSentAndReadNext(
 ): Promise<OutboxRow[]> {
   const { rows } = await sql<OutboxRow>`
     with marked as (
-      update ${sql.table('revocation_outbox')} set sent_at = now()
+      update ${sql.table('revocation_outbox')} set sent_at = clock_timestamp()
       where id = any(${ids}::bigint[])
     )
     select * from ${sql.table('revocation_outbox')}
