@@ -35,6 +35,8 @@ import { describeStages, revocationStages } from './revocation-stages.ts';
 import {
   benchConfig,
   dropSchema,
+  eventLoopDelay,
+  freePort,
   freshSchema,
   memorySampler,
   peakMemoryMb,
@@ -310,7 +312,10 @@ async function main() {
   const rawRate = raw.rows / raw.seconds;
   report(`  raw upsert: ${round(rawRate, 0)} rows/s (${round(raw.seconds, 2)} s)`);
 
-  const worker = await startProcess('worker/main.ts', config);
+  // Its /metrics (event-loop delay) on a port of its own.
+  const worker = await startProcess('worker/main.ts', config, {
+    WORKER_METRICS_PORT: String(await freePort()),
+  });
   const api = await startProcess('api/main.ts', config);
   const workerMemory = memorySampler(worker.child.pid!);
   const subscriber = createRedis(config, 'subscriber');
@@ -350,6 +355,7 @@ async function main() {
     const postedWall = new Map<string, number>();
     const statuses: number[] = [];
     let bulkDone = false;
+    await eventLoopDelay(worker.metricsAddress); // resets the worker's delay histogram
     const started = performance.now();
     await triggerDrain(resources.drainQueue, 'org_bulk');
     const poster = (async () => {
@@ -379,6 +385,9 @@ async function main() {
     })();
     await waitFor(async () => (await pending(db)) === 0, 600_000, 100);
     const bulkSeconds = (performance.now() - started) / 1000;
+    // How long the worker's one event loop stalled meanwhile: every drain, BullMQ
+    // and the relay wait behind it.
+    const bulkLoop = await eventLoopDelay(worker.metricsAddress).catch(() => null);
     bulkDone = true;
     await poster;
     await waitFor(async () => [...posted.keys()].every((id) => revokedAt.has(id)), 10_000).catch(
@@ -429,6 +438,9 @@ async function main() {
       `  POST → example app refuses the session: ${toRefused.length}/${posted.size} dropped, p50 ${round(percentile(toRefused, 50))} ms, p99 ${round(percentile(toRefused, 99))} ms, max ${maxOf(toRefused) === null ? '-' : round(maxOf(toRefused)!)} ms; refused on GET /me afterwards: ${refusedCount}/${posted.size}`,
     );
     report(`  of which, p50/p99 ms: ${describeStages(stages)} (${stages.samples} users)`);
+    report(
+      `  worker event-loop delay during bulk: max ${bulkLoop?.maxMs ?? '-'} ms, p99 ${bulkLoop?.p99Ms ?? '-'} ms`,
+    );
     if (missing > 0) report(`  FAILED: ${missing} deprovisioned users were never revoked`);
     if (refusedCount < posted.size)
       report(`  FAILED: ${posted.size - refusedCount} sessions still accepted by the example app`);
@@ -485,6 +497,8 @@ async function main() {
       app_refuses_stage_samples: stages.samples,
       app_refuses_stages_p50_ms: stages.p50,
       app_refuses_stages_p99_ms: stages.p99,
+      worker_event_loop_delay_bulk_max_ms: bulkLoop?.maxMs ?? null,
+      worker_event_loop_delay_bulk_p99_ms: bulkLoop?.p99Ms ?? null,
       relay_revocations: fanout.revocations,
       relay_drain_seconds: round(fanout.drainSeconds, 2),
       relay_produced_per_s: round(fanout.producedPerSecond, 0),

@@ -4,9 +4,11 @@
 //   post → received   the API stored the event (inbox.received_at);
 //   received → revoked  queue wait for the organization's drain, then applying it
 //                       (sessions.revoked_at: the revoking transaction's start);
-//   revoked → sent    the commit, then the relay (revocation_outbox.sent_at: when
-//                       the relay marked it, after Redis took it);
-//   sent → dropped    Redis pub/sub to the app's listener.
+//   revoked → marked  the rest of the drain's transaction and its commit, then the
+//                       relay (revocation_outbox.sent_at: when the relay marked the
+//                       row, after Redis took it);
+//   marked → dropped  the app's listener had it: negative when it came before the
+//                       relay's mark (Redis publishes before it answers the relay).
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { percentile, round } from './support.ts';
@@ -37,8 +39,8 @@ export async function revocationStages(
   const stages: Record<string, number[]> = {
     post_to_received: [],
     received_to_revoked: [],
-    revoked_to_sent: [],
-    sent_to_dropped: [],
+    revoked_to_marked: [],
+    marked_to_dropped: [],
   };
   let samples = 0;
   for (const row of rows) {
@@ -51,8 +53,8 @@ export async function revocationStages(
     const sent = row.sent_at.getTime();
     stages.post_to_received!.push(received - post);
     stages.received_to_revoked!.push(revoked - received);
-    stages.revoked_to_sent!.push(sent - revoked);
-    stages.sent_to_dropped!.push(drop - sent);
+    stages.revoked_to_marked!.push(sent - revoked);
+    stages.marked_to_dropped!.push(drop - sent);
   }
   const at = (p: number) =>
     Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, round(percentile(v, p))]));

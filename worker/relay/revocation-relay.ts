@@ -13,8 +13,9 @@
 //   UNLISTENED_POLL_MS.
 //
 // stop() ends with a final flush: what was committed before it is sent before the
-// relay exits, until nothing is unsent or the flush's deadline passes (what is left
-// then waits in the outbox for the next relay's first pass).
+// relay exits, until nothing is unsent or the flush's deadline passes, or at once
+// when Redis is not connected (what is left then waits in the outbox for the next
+// relay's first pass).
 import { setTimeout as delay } from 'node:timers/promises';
 import { toError } from '../../common/errors.ts';
 import { listenForNotifications } from '../../db/notification-listener.ts';
@@ -163,6 +164,11 @@ export function startRelay(
       const outcome = await Promise.race([pass, delay(left, undefined)]);
       if (!outcome) return false;
       if ('err' in outcome) {
+        // Redis is away: nothing can go out, and the worker closes at once without it.
+        if (outcome.err instanceof PublishError && resources.redis.status !== 'ready') {
+          failed(outcome.err);
+          return false;
+        }
         await delay(Math.max(0, Math.min(until - Date.now(), failed(outcome.err))));
         continue;
       }
