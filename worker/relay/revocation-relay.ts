@@ -56,12 +56,80 @@ export interface RevocationRelay {
   stop(options?: StopOptions): Promise<void>;
 }
 
+type Log = RelayResources['logger'];
+
+/** Failures in a row: counted, logged once per outage, each turned into a backoff. */
+function failureCounter(resources: RelayResources, log: Log) {
+  let failures = 0;
+  return {
+    /** Counts a failure; returns how long to wait before trying again. */
+    failed(caught: unknown): number {
+      const err = toError(caught);
+      failures += 1;
+      if (err instanceof PublishError) resources.metrics.revocationPublishFailures.inc();
+      // Once per outage, then every 50th attempt: a Redis that is down for an hour
+      // must not flood the log.
+      if (failures === 1 || failures % 50 === 0)
+        log.warn({ err, failures }, 'could not relay session revocations; retrying');
+      return Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(failures, 10));
+    },
+    succeeded() {
+      if (failures > 0) log.info({ failures }, 'revocations sent again after failures');
+      failures = 0;
+    },
+  };
+}
+
+/** Deletes sent rows past the retention, at most every PRUNE_EVERY_MS. */
+function pruner(resources: RelayResources, log: Log) {
+  let lastPrune = Date.now();
+  return async () => {
+    if (Date.now() - lastPrune < PRUNE_EVERY_MS) return;
+    lastPrune = Date.now();
+    const hours = resources.config.REVOCATION_OUTBOX_RETENTION_HOURS;
+    const deleted = await pruneSentRevocations(resources.db, hours);
+    if (deleted > 0) log.info({ deleted, hours }, 'pruned sent revocations');
+  };
+}
+
+/** The final flush: passes until one finds nothing more to send, or `until` passes. */
+async function flush(
+  resources: RelayResources,
+  options: RelayOptions,
+  until: number,
+  failures: ReturnType<typeof failureCounter>,
+): Promise<boolean> {
+  for (;;) {
+    const left = until - Date.now();
+    if (left <= 0) return false;
+    // A pass that outlives the deadline is left to finish (or fail) on its own.
+    const pass = relayOnce(resources, options).then(
+      (done) => ({ done }),
+      (err: unknown) => ({ err }),
+    );
+    const outcome = await Promise.race([pass, delay(left, undefined)]);
+    if (!outcome) return false;
+    if ('err' in outcome) {
+      const wait = failures.failed(outcome.err);
+      // Redis is away: nothing can go out, and the worker closes at once without it.
+      if (outcome.err instanceof PublishError && resources.redis.status !== 'ready') return false;
+      await delay(Math.max(0, Math.min(until - Date.now(), wait)));
+      continue;
+    }
+    failures.succeeded();
+    if (outcome.done.kind === 'busy') await delay(BUSY_RETRY_MS);
+    else if (!outcome.done.more) return true;
+  }
+}
+
 export function startRelay(
   resources: RelayResources,
   options: StartRelayOptions = {},
 ): RevocationRelay {
   const { config } = resources;
   const log = resources.logger.child({ component: 'revocation-relay' });
+  const failures = failureCounter(resources, log);
+  const prune = pruner(resources, log);
   let stopped = false;
   let wanted = true; // a first pass at start: whatever a crash left unsent
   let wake: (() => void) | undefined;
@@ -100,38 +168,13 @@ export function startRelay(
       wake = nudgeable ? done : () => stopped && done();
     });
 
-  let lastPrune = Date.now();
-  const prune = async () => {
-    if (Date.now() - lastPrune < PRUNE_EVERY_MS) return;
-    lastPrune = Date.now();
-    const hours = config.REVOCATION_OUTBOX_RETENTION_HOURS;
-    const deleted = await pruneSentRevocations(resources.db, hours);
-    if (deleted > 0) log.info({ deleted, hours }, 'pruned sent revocations');
-  };
-
-  let failures = 0;
-  const failed = (caught: unknown) => {
-    const err = toError(caught);
-    failures += 1;
-    if (err instanceof PublishError) resources.metrics.revocationPublishFailures.inc();
-    // Once per outage, then every 50th attempt: a Redis that is down for an hour
-    // must not flood the log.
-    if (failures === 1 || failures % 50 === 0)
-      log.warn({ err, failures }, 'could not relay session revocations; retrying');
-    return Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(failures, 10));
-  };
-  const succeeded = () => {
-    if (failures > 0) log.info({ failures }, 'revocations sent again after failures');
-    failures = 0;
-  };
-
   const loop = async () => {
     while (!stopped) {
       const nudged = wanted;
       wanted = false;
       try {
         const pass = await relayOnce(resources, options);
-        succeeded();
+        failures.succeeded();
         if (pass.kind === 'busy') {
           // Another relay may have read before our commit: look again soon.
           if (nudged || wanted) {
@@ -144,37 +187,10 @@ export function startRelay(
         await prune();
       } catch (caught) {
         wanted = true;
-        await sleep(failed(caught), false);
+        await sleep(failures.failed(caught), false);
         continue;
       }
       if (!wanted) await sleep(pollMs(), true);
-    }
-  };
-
-  /** Passes until one finds nothing more to send, or `until` passes. */
-  const flush = async (until: number) => {
-    for (;;) {
-      const left = until - Date.now();
-      if (left <= 0) return false;
-      // A pass that outlives the deadline is left to finish (or fail) on its own.
-      const pass = relayOnce(resources, options).then(
-        (done) => ({ done }),
-        (err: unknown) => ({ err }),
-      );
-      const outcome = await Promise.race([pass, delay(left, undefined)]);
-      if (!outcome) return false;
-      if ('err' in outcome) {
-        // Redis is away: nothing can go out, and the worker closes at once without it.
-        if (outcome.err instanceof PublishError && resources.redis.status !== 'ready') {
-          failed(outcome.err);
-          return false;
-        }
-        await delay(Math.max(0, Math.min(until - Date.now(), failed(outcome.err))));
-        continue;
-      }
-      succeeded();
-      if (outcome.done.kind === 'busy') await delay(BUSY_RETRY_MS);
-      else if (!outcome.done.more) return true;
     }
   };
 
@@ -189,7 +205,7 @@ export function startRelay(
       stopped = true;
       wake?.();
       await running;
-      const flushed = until > 0 ? await flush(until) : true;
+      const flushed = until > 0 ? await flush(resources, options, until, failures) : true;
       if (!flushed) log.warn('revocations left unsent at stop; the next relay sends them');
       await listener?.close();
     },
