@@ -10,10 +10,12 @@
 //     failure (the run exits 1);
 //     The example application (examples/session-app) caches those users' sessions
 //     as valid beforehand: from POST to the app refusing them (its revocation
-//     listener dropped them), p50/p99;
+//     listener dropped them), p50/p99, and that time split into its stages
+//     (revocation-stages.ts: API, queue + drain, commit + relay, Redis to the app);
 //  4. the worker process's peak memory;
 //  5. fan-out revocations: every fan-out user deprovisioned at once (one session
-//     each): the outbox relay's throughput and its backlog, sampled while it runs.
+//     each): the rate the drains commit revocations, the outbox relay's throughput,
+//     and its backlog over time (sampled every 100 ms, reported every second).
 // The last line is one JSON object with every figure.
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -29,9 +31,12 @@ import { revocationBacklog } from '../db/repositories/revocation-outbox.reposito
 import { initialSync, userDeleted } from '../test/support/directory.ts';
 import type { WireEvent } from '../test/support/events.ts';
 import { startRevocationProbe } from './revocation-probe.ts';
+import { describeStages, revocationStages } from './revocation-stages.ts';
 import {
   benchConfig,
   dropSchema,
+  eventLoopDelay,
+  freePort,
   freshSchema,
   memorySampler,
   peakMemoryMb,
@@ -234,13 +239,20 @@ async function fanOutRevocations(
   let maxBacklog = 0;
   let backlogAtDrainEnd = 0;
   let sampling = true;
+  // [seconds since the trigger, unsent rows], one a second (the max of its samples).
+  const series: Array<[number, number]> = [];
+  const started = performance.now();
   const sampler = (async () => {
     while (sampling) {
-      maxBacklog = Math.max(maxBacklog, (await revocationBacklog(db)).unsent);
+      const unsent = (await revocationBacklog(db)).unsent;
+      maxBacklog = Math.max(maxBacklog, unsent);
+      const second = Math.floor((performance.now() - started) / 1000);
+      const last = series.at(-1);
+      if (last?.[0] === second) last[1] = Math.max(last[1], unsent);
+      else series.push([second, unsent]);
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  const started = performance.now();
   await triggerDrains(drainQueue, orgs);
   await waitFor(async () => (await pending(db)) === 0, 600_000, 50);
   const drainSeconds = (performance.now() - started) / 1000;
@@ -260,14 +272,25 @@ async function fanOutRevocations(
       )
     ).rows[0]!.n,
   );
+  // The relay alone: messages over the time between its first and last mark.
+  const span = (
+    await sql<{ first: Date | null; last: Date | null }>`
+      select min(sent_at) as first, max(sent_at) as last from ${sql.table('revocation_outbox')}
+      where organization_id like 'org_fan_%'`.execute(db)
+  ).rows[0]!;
+  const sendingSeconds =
+    span.first && span.last ? (span.last.getTime() - span.first.getTime()) / 1000 : Number.NaN;
   return {
     revocations,
     drainSeconds,
+    producedPerSecond: revocations / drainSeconds,
     relaySeconds,
     relayPerSecond: revocations / relaySeconds,
+    sendingPerSecond: revocations / sendingSeconds,
     maxBacklog,
     backlogAtDrainEnd,
     emptyAfterMs,
+    series,
   };
 }
 
@@ -289,7 +312,10 @@ async function main() {
   const rawRate = raw.rows / raw.seconds;
   report(`  raw upsert: ${round(rawRate, 0)} rows/s (${round(raw.seconds, 2)} s)`);
 
-  const worker = await startProcess('worker/main.ts', config);
+  // Its /metrics (event-loop delay) on a port of its own.
+  const worker = await startProcess('worker/main.ts', config, {
+    WORKER_METRICS_PORT: String(await freePort()),
+  });
   const api = await startProcess('api/main.ts', config);
   const workerMemory = memorySampler(worker.child.pid!);
   const subscriber = createRedis(config, 'subscriber');
@@ -329,6 +355,7 @@ async function main() {
     const postedWall = new Map<string, number>();
     const statuses: number[] = [];
     let bulkDone = false;
+    await eventLoopDelay(worker.metricsAddress); // resets the worker's delay histogram
     const started = performance.now();
     await triggerDrain(resources.drainQueue, 'org_bulk');
     const poster = (async () => {
@@ -358,6 +385,9 @@ async function main() {
     })();
     await waitFor(async () => (await pending(db)) === 0, 600_000, 100);
     const bulkSeconds = (performance.now() - started) / 1000;
+    // How long the worker's one event loop stalled meanwhile: every drain, BullMQ
+    // and the relay wait behind it.
+    const bulkLoop = await eventLoopDelay(worker.metricsAddress).catch(() => null);
     bulkDone = true;
     await poster;
     await waitFor(async () => [...posted.keys()].every((id) => revokedAt.has(id)), 10_000).catch(
@@ -375,6 +405,10 @@ async function main() {
       probe!.dropped.has(id) ? [probe!.dropped.get(id)! - t] : [],
     );
     const refusedCount = await probe.refused(posted.keys());
+    const droppedWall = new Map(
+      [...probe.dropped].map(([id, t]) => [id, performance.timeOrigin + t] as const),
+    );
+    const stages = await revocationStages(db, postedWall, droppedWall);
     const revokedRows =
       postedWall.size === 0
         ? []
@@ -403,6 +437,10 @@ async function main() {
     report(
       `  POST → example app refuses the session: ${toRefused.length}/${posted.size} dropped, p50 ${round(percentile(toRefused, 50))} ms, p99 ${round(percentile(toRefused, 99))} ms, max ${maxOf(toRefused) === null ? '-' : round(maxOf(toRefused)!)} ms; refused on GET /me afterwards: ${refusedCount}/${posted.size}`,
     );
+    report(`  of which, p50/p99 ms: ${describeStages(stages)} (${stages.samples} users)`);
+    report(
+      `  worker event-loop delay during bulk: max ${bulkLoop?.maxMs ?? '-'} ms, p99 ${bulkLoop?.p99Ms ?? '-'} ms`,
+    );
     if (missing > 0) report(`  FAILED: ${missing} deprovisioned users were never revoked`);
     if (refusedCount < posted.size)
       report(`  FAILED: ${posted.size - refusedCount} sessions still accepted by the example app`);
@@ -424,7 +462,10 @@ async function main() {
 
     const fanout = await fanOutRevocations(db, resources.drainQueue, fanOrgs);
     report(
-      `  fan-out revocations: ${fanout.revocations} users in ${round(fanout.drainSeconds, 2)} s of drains, relayed in ${round(fanout.relaySeconds, 2)} s = ${round(fanout.relayPerSecond, 0)} messages/s; backlog max ${fanout.maxBacklog}, at the drains' end ${fanout.backlogAtDrainEnd}, empty ${round(fanout.emptyAfterMs, 0)} ms after them`,
+      `  fan-out revocations: ${fanout.revocations} users in ${round(fanout.drainSeconds, 2)} s of drains (${round(fanout.producedPerSecond, 0)} revocations/s committed), relayed in ${round(fanout.relaySeconds, 2)} s = ${round(fanout.relayPerSecond, 0)} messages/s (${round(fanout.sendingPerSecond, 0)}/s from the relay's first send to its last); backlog max ${fanout.maxBacklog}, at the drains' end ${fanout.backlogAtDrainEnd}, empty ${round(fanout.emptyAfterMs, 0)} ms after them`,
+    );
+    report(
+      `  relay backlog by second [s, unsent]: ${fanout.series.map(([t, n]) => `${t}:${n}`).join(' ')}`,
     );
 
     const memory = peakMemoryMb(worker.child.pid!);
@@ -453,8 +494,16 @@ async function main() {
       app_refuses_p99_ms: round(percentile(toRefused, 99)),
       app_refuses_max_ms: maxOf(toRefused) === null ? null : round(maxOf(toRefused)!),
       app_refused_after: refusedCount,
+      app_refuses_stage_samples: stages.samples,
+      app_refuses_stages_p50_ms: stages.p50,
+      app_refuses_stages_p99_ms: stages.p99,
+      worker_event_loop_delay_bulk_max_ms: bulkLoop?.maxMs ?? null,
+      worker_event_loop_delay_bulk_p99_ms: bulkLoop?.p99Ms ?? null,
       relay_revocations: fanout.revocations,
       relay_drain_seconds: round(fanout.drainSeconds, 2),
+      relay_produced_per_s: round(fanout.producedPerSecond, 0),
+      relay_sending_messages_per_s: round(fanout.sendingPerSecond, 0),
+      relay_backlog_series: fanout.series,
       relay_seconds: round(fanout.relaySeconds, 2),
       relay_messages_per_s: round(fanout.relayPerSecond, 0),
       relay_backlog_max: fanout.maxBacklog,

@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { sql } from 'kysely';
 import { type Config, loadConfig } from '../common/config.ts';
@@ -58,7 +59,7 @@ export async function startProcess(
   entry: string,
   config: Config,
   extra: Record<string, string> = {},
-): Promise<{ child: ChildProcess; address?: string }> {
+): Promise<{ child: ChildProcess; address?: string; metricsAddress?: string }> {
   const flags = entry.startsWith('worker/') ? WORKER_NODE_FLAGS : [];
   const child = spawn(process.execPath, [...flags, entry], {
     env: {
@@ -72,10 +73,10 @@ export async function startProcess(
   });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
-    const parsed = JSON.parse(line) as { msg?: string; address?: string };
+    const parsed = JSON.parse(line) as { msg?: string; address?: string; metricsAddress?: string };
     if (parsed.msg === 'dirsync started' || parsed.msg === 'naive receiver started') {
       lines.on('line', () => {}); // keep draining stdout
-      return { child, address: parsed.address };
+      return { child, address: parsed.address, metricsAddress: parsed.metricsAddress };
     }
   }
   throw new Error(`${entry} exited before it started`);
@@ -146,4 +147,32 @@ export async function waitFor(
 /** Prints a line for people; the summary goes last, as one JSON object. */
 export function report(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** A TCP port free on 127.0.0.1 just now. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * The process's event-loop delay since the previous call, from its /metrics
+ * (prom-client resets the delay histogram at each scrape): max and p99 in ms.
+ */
+export async function eventLoopDelay(
+  metricsAddress: string | undefined,
+): Promise<{ maxMs: number; p99Ms: number } | null> {
+  if (!metricsAddress) return null;
+  const text = await (await fetch(`${metricsAddress}/metrics`)).text();
+  const value = (name: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line ? Number(line.split(' ')[1]) * 1000 : Number.NaN;
+  };
+  return {
+    maxMs: round(value('dirsync_nodejs_eventloop_lag_max_seconds')),
+    p99Ms: round(value('dirsync_nodejs_eventloop_lag_p99_seconds')),
+  };
 }

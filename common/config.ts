@@ -207,9 +207,10 @@ const schema = z.object({
   REVOCATION_STREAM_MAXLEN: int(1).default(2_000_000),
   // Sent outbox rows are deleted this many hours after they were sent.
   REVOCATION_OUTBOX_RETENTION_HOURS: int(1, 87_600).default(24),
-  // The relay is woken at once after a revoking commit in its own process; this poll
-  // finds rows written by other processes and retries after a crash.
-  REVOCATION_RELAY_POLL_MS: int(10, 60_000).default(1_000),
+  // The relay is woken at once by the outbox's Postgres NOTIFY (and in its own
+  // process by the drain); this slow poll is the net for what a LISTEN missed. While
+  // its LISTEN connection is down the relay polls every second at least.
+  REVOCATION_RELAY_POLL_MS: int(10, 60_000).default(10_000),
 });
 
 type RedisNode = { host: string; port: number };

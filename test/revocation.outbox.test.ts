@@ -1,6 +1,9 @@
 // The revocation outbox and its relay: messages written in the revoking transaction,
 // sent in commit order, at least once, while Redis comes and goes; the stream is
-// capped; sent rows are pruned. Against a private redis-server that the tests stop.
+// capped; sent rows are pruned; the relay is woken by the outbox's NOTIFY from
+// another connection's commit (its poll set to a minute, so only the NOTIFY can wake
+// it within the test), listens again after its connection is killed, and flushes
+// what is committed when it stops. Against a private redis-server the tests stop.
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +15,15 @@ import {
   sessionsRevokedKey,
 } from '../common/revocation-message.ts';
 import type { Transaction } from '../db/database.ts';
+import { listenForNotifications } from '../db/notification-listener.ts';
 import {
   appendRevocations,
   type OutboxEntry,
   pruneSentRevocations,
   revocationBacklog,
+  revocationOutboxChannel,
+  revocationOutboxChannelSql,
+  tryLockRelay,
 } from '../db/repositories/revocation-outbox.repository.ts';
 import { drainOrganization } from '../worker/drain/drain-organization.ts';
 import { relayOnce, startRelay } from '../worker/relay/revocation-relay.ts';
@@ -214,8 +221,13 @@ describe('revocation outbox', () => {
       expect((await revocationBacklog(ctx.db)).unsent).toBe(1);
 
       await redis.start();
-      await expect.poll(async () => (await streamed()).map((m) => m.userId)).toEqual([user.id]);
-      await expect.poll(async () => (await revocationBacklog(ctx.db)).unsent).toBe(0);
+      // The relay's backoff reaches 2 s while Redis is down: wait as long as a loaded machine needs.
+      await expect
+        .poll(async () => (await streamed()).map((m) => m.userId), { timeout: 20_000 })
+        .toEqual([user.id]);
+      await expect
+        .poll(async () => (await revocationBacklog(ctx.db)).unsent, { timeout: 20_000 })
+        .toBe(0);
       expect((await streamed())[0]).toMatchObject({
         v: 1,
         organizationId: org,
@@ -267,5 +279,141 @@ describe('revocation outbox', () => {
     expect(await pruneSentRevocations(ctx.db, 24)).toBeGreaterThanOrEqual(2);
     expect(await total()).toBe(1);
     expect((await revocationBacklog(ctx.db)).unsent).toBe(1);
+  });
+});
+
+describe('revocation outbox: wake-up and stop', () => {
+  const commitRevocations = (entries: OutboxEntry[]) =>
+    ctx.db.transaction().execute((trx) => appendRevocations(trx, entries));
+  const sentUsers = async () => (await streamed()).map((m) => m.userId);
+  /** The relay's LISTEN session, seen from Postgres. */
+  const listenerPids = async () =>
+    (
+      await sql<{ pid: number }>`
+        select pid from pg_stat_activity
+        where application_name = ${`dirsync-relay:${ctx.config.DATABASE_SCHEMA}`}
+      `.execute(ctx.db)
+    ).rows.map((r) => r.pid);
+
+  it('names the channel after the schema, in SQL as in TypeScript, within 63 bytes', async () => {
+    const long = `s_${'x'.repeat(60)}`;
+    for (const schema of [ctx.config.DATABASE_SCHEMA, 'dirsync', long]) {
+      const { rows } = await sql<{ channel: string }>`
+        select ${revocationOutboxChannelSql(sql`${schema}::text`)} as channel
+      `.execute(ctx.db);
+      expect(rows[0]!.channel).toBe(revocationOutboxChannel(schema));
+      expect(Buffer.byteLength(revocationOutboxChannel(schema))).toBeLessThanOrEqual(63);
+    }
+    expect(revocationOutboxChannel('dirsync')).toBe('dirsync.revocation_outbox');
+    expect(revocationOutboxChannel(long)).not.toBe(revocationOutboxChannel(`${long}y`));
+  });
+
+  it('notifies the channel at commit with the highest new id, never for a rollback', async () => {
+    await clearOutbox();
+    const payloads: Array<string | undefined> = [];
+    let listening = false;
+    const listener = listenForNotifications({
+      config: ctx.config,
+      channel: revocationOutboxChannel(ctx.config.DATABASE_SCHEMA),
+      applicationName: 'dirsync-test-listener',
+      logger: log,
+      onNotification: (payload) => payloads.push(payload),
+      onListening: () => {
+        listening = true;
+      },
+    });
+    try {
+      await expect.poll(() => listening).toBe(true);
+      await ctx.db
+        .transaction()
+        .execute(async (trx) => {
+          await appendRevocations(trx, [entry()]);
+          throw new Error('rolled back by the test');
+        })
+        .catch(() => {});
+      const ids = await commitRevocations([entry(), entry()]);
+      await expect.poll(() => payloads).toEqual([String(Math.max(...ids))]);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("wakes on the NOTIFY of another connection's commit, without waiting for its poll", async () => {
+    await clearOutbox();
+    const relay = startRelay(resources); // REVOCATION_RELAY_POLL_MS: a minute
+    try {
+      await expect.poll(() => relay.listening, { timeout: 20_000 }).toBe(true);
+      const e = entry();
+      await commitRevocations([e]); // no nudge(): as another process commits
+      await expect.poll(sentUsers, { timeout: 20_000 }).toEqual([e.userId]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('listens again when its LISTEN connection is killed, and wakes on the next commit', async () => {
+    await clearOutbox();
+    const relay = startRelay(resources);
+    try {
+      await expect.poll(() => relay.listening, { timeout: 20_000 }).toBe(true);
+      const [before] = await listenerPids();
+      expect(before).toBeDefined();
+      await sql`select pg_terminate_backend(${before!}::int)`.execute(ctx.db);
+      // A new session, and the LISTEN in place on it.
+      await expect
+        .poll(
+          async () => {
+            const pids = await listenerPids();
+            return pids.length === 1 && pids[0] !== before && relay.listening;
+          },
+          { timeout: 20_000 },
+        )
+        .toBe(true);
+      const e = entry();
+      await commitRevocations([e]);
+      await expect.poll(sentUsers, { timeout: 20_000 }).toEqual([e.userId]);
+    } finally {
+      await relay.stop();
+    }
+    expect(await listenerPids()).toEqual([]);
+  });
+
+  it('sends what was committed before stop() before it returns (final flush)', async () => {
+    await clearOutbox();
+    // The test holds the relay lock: every pass of the running relay finds it busy.
+    const holder = openTransaction((trx) => tryLockRelay(trx));
+    expect(await holder.ran).toBe(true);
+    const relay = startRelay(resources, { listen: false });
+    const entries = [entry(), entry(), entry()];
+    await commitRevocations(entries);
+    const stopped = relay.stop({ flushUntil: Date.now() + 60_000 });
+    await holder.commit(); // the lock is free only once stop() has begun
+    await stopped;
+    expect(await sentUsers()).toEqual(entries.map((x) => x.userId));
+    expect((await revocationBacklog(ctx.db)).unsent).toBe(0);
+  });
+
+  it('gives up its final flush while Redis is down; the rows wait for the next relay', async () => {
+    await clearOutbox();
+    const relay = startRelay(resources, { listen: false });
+    try {
+      await redis.stop();
+      await commitRevocations([entry()]);
+      await relay.stop({ flushUntil: Date.now() + 600_000 });
+      expect((await revocationBacklog(ctx.db)).unsent).toBe(1);
+    } finally {
+      await relay.stop();
+      await redis.start();
+    }
+    // Sent once the producer connection is back.
+    await expect
+      .poll(
+        async () => {
+          await relayAll().catch(() => {});
+          return (await revocationBacklog(ctx.db)).unsent;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(0);
   });
 });

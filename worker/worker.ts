@@ -30,6 +30,9 @@ export function isLastAttempt(job: Pick<Job, 'attemptsMade' | 'opts'>): boolean 
   return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
+/** The part of SHUTDOWN_TIMEOUT_MS by which the relay's final flush must end. */
+const FLUSH_SHARE = 0.8;
+
 type MaintenanceName = Exclude<ScheduledName, 'reconcile'>;
 
 type WorkerOptions = { connection: Redis; prefix: string };
@@ -118,7 +121,7 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
   const options = { connection, prefix: config.REDIS_PREFIX };
   // Sends the revocation outbox to Redis; every worker runs one, one sends at a time.
   const relay = startRelay(resources);
-  registerOutboxMetrics(resources.metrics.registry, resources.db);
+  registerOutboxMetrics(resources.metrics.registry, resources.db, relay);
   const drainWorker = startDrainWorker(resources, options, relay);
   const { maintenanceWorker, reconcileWorker } = startUpkeepWorkers(resources, options);
 
@@ -145,6 +148,9 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
       // Without Redis there is nothing to hand back (a job's lock lapses by itself)
       // and BullMQ would wait for a reconnect: close at once instead.
       stopping ??= (async () => {
+        // The relay's final flush ends well within SHUTDOWN_TIMEOUT_MS (counted from
+        // here, as the process's own exit timer is), leaving time to close the rest.
+        const flushUntil = Date.now() + config.SHUTDOWN_TIMEOUT_MS * FLUSH_SHARE;
         stopScheduling();
         const force = connection.status !== 'ready';
         if (force) connection.disconnect();
@@ -154,9 +160,9 @@ export async function startWorker(resources: Resources): Promise<WorkerHandle> {
           reconcileWorker.close(force),
         ]);
         await Promise.all([maintenanceQueue.close(), reconcileQueue.close()]);
-        // After the drains; what they committed and the relay did not send yet stays
-        // in the outbox for the next worker's first pass.
-        await relay.stop();
+        // After the drains: the relay sends what they committed (a final flush), and
+        // whatever it could not send by then waits in the outbox for the next relay.
+        await relay.stop({ flushUntil });
         connection.disconnect();
       })();
       return stopping;

@@ -17,13 +17,48 @@
 // Both locks use the two-key advisory lock space (distinct from the one-key space of
 // the per-organization locks) with the table's own oid as first key, so schemas
 // (tests, deployments sharing a database) never contend with each other.
-import { sql } from 'kysely';
+//
+// Wake-up. The writer's insert also sends a Postgres NOTIFY on
+// revocationOutboxChannel(schema), payload the highest id it inserted: Postgres
+// delivers it to every listening session at commit (never for a rollback), so a
+// relay in any process hears of a commit at once instead of at its next poll. The
+// NOTIFY queue's commit-time lock serializes notifying commits, which the writer
+// lock already does.
+import { createHash } from 'node:crypto';
+import { type RawBuilder, sql } from 'kysely';
 import type { Executor, Transaction } from '../database.ts';
 import type { OutboxRow } from '../tables/revocation-outbox.table.ts';
 
 const WRITER_LOCK = 0;
 const RELAY_LOCK = 1;
 const lockKey = sql`'revocation_outbox'::regclass::oid::int`;
+
+const CHANNEL_SUFFIX = '.revocation_outbox';
+/** Postgres truncates longer identifiers (NAMEDATALEN - 1), and pg_notify refuses them. */
+const MAX_CHANNEL_BYTES = 63;
+
+/**
+ * The Postgres NOTIFY channel of the outbox of DATABASE_SCHEMA `schema`:
+ * `<schema>.revocation_outbox` (`dirsync.revocation_outbox` by default), so two
+ * deployments in one database never wake each other. A schema too long for that to
+ * fit in 63 bytes gives `dirsync.revocation_outbox.` and the first 32 hex digits of
+ * the schema's MD5 (in SQL: `md5(schema)`). Every transaction that commits outbox
+ * rows notifies it once, payload the highest new outbox id (decimal). LISTEN needs a
+ * session of its own (DATABASE_DIRECT_URL: a transaction pooler cannot LISTEN), and
+ * the channel quoted as an identifier (db/notification-listener.ts does both).
+ */
+export function revocationOutboxChannel(schema: string): string {
+  const plain = `${schema}${CHANNEL_SUFFIX}`;
+  if (Buffer.byteLength(plain) <= MAX_CHANNEL_BYTES) return plain;
+  return `dirsync${CHANNEL_SUFFIX}.${createHash('md5').update(schema).digest('hex')}`;
+}
+
+/** revocationOutboxChannel() in SQL, of a schema name (text); the test checks they agree. */
+export function revocationOutboxChannelSql(schema: RawBuilder<unknown>): RawBuilder<string> {
+  const plain = sql`${schema} || ${CHANNEL_SUFFIX}`;
+  return sql<string>`case when octet_length(${plain}) <= ${sql.lit(MAX_CHANNEL_BYTES)} then ${plain}
+    else ${`dirsync${CHANNEL_SUFFIX}.`} || md5(${schema}) end`;
+}
 
 export interface OutboxEntry {
   organizationId: string;
@@ -34,29 +69,41 @@ export interface OutboxEntry {
   eventReceivedAt: Date | null;
 }
 
-/** Appends messages in the caller's transaction; call it last, right before commit. */
+/**
+ * Appends messages in the caller's transaction and notifies the outbox channel
+ * (delivered at commit); call it last, right before commit. Returns the new ids.
+ */
 export async function appendRevocations(
   trx: Transaction,
   entries: readonly OutboxEntry[],
-): Promise<void> {
-  if (entries.length === 0) return;
+): Promise<number[]> {
+  if (entries.length === 0) return [];
   await sql`select pg_advisory_xact_lock(${lockKey}, ${WRITER_LOCK})`.execute(trx);
-  // One statement whatever the count: one array per column, session ids joined
-  // (unnest cannot expand an array of arrays of different lengths).
-  await sql`
-    insert into ${sql.table('revocation_outbox')}
-      (organization_id, user_id, session_ids, reason, event_id, event_received_at)
-    select o, u::uuid, string_to_array(s, ',')::uuid[], r, e, t
-    from unnest(
-      ${entries.map((x) => x.organizationId)}::text[],
-      ${entries.map((x) => x.userId)}::text[],
-      ${entries.map((x) => x.sessionIds.join(','))}::text[],
-      ${entries.map((x) => x.reason)}::text[],
-      ${entries.map((x) => x.eventId)}::text[],
-      ${entries.map((x) => x.eventReceivedAt)}::timestamptz[]
-    ) with ordinality as x(o, u, s, r, e, t, n)
-    order by n
+  // One statement whatever the count (insert and NOTIFY in one round trip, under the
+  // writer lock): one array per column, session ids joined (unnest cannot expand an
+  // array of arrays of different lengths).
+  // The transaction's schema (its `set local search_path`): the table written.
+  const channel = revocationOutboxChannelSql(sql`current_schema()`);
+  const { rows } = await sql<{ id: number; notified: unknown }>`
+    with inserted as (
+      insert into ${sql.table('revocation_outbox')}
+        (organization_id, user_id, session_ids, reason, event_id, event_received_at)
+      select o, u::uuid, string_to_array(s, ',')::uuid[], r, e, t
+      from unnest(
+        ${entries.map((x) => x.organizationId)}::text[],
+        ${entries.map((x) => x.userId)}::text[],
+        ${entries.map((x) => x.sessionIds.join(','))}::text[],
+        ${entries.map((x) => x.reason)}::text[],
+        ${entries.map((x) => x.eventId)}::text[],
+        ${entries.map((x) => x.eventReceivedAt)}::timestamptz[]
+      ) with ordinality as x(o, u, s, r, e, t, n)
+      order by n
+      returning id
+    )
+    select id, (select pg_notify(${channel}, max(id)::text) from inserted) as notified
+    from inserted order by id
   `.execute(trx);
+  return rows.map((r) => r.id);
 }
 
 /** The relay's lock: one relay sends at a time, so sends follow id order. */
@@ -79,11 +126,33 @@ export async function unsentRevocations(db: Executor, limit: number): Promise<Ou
 
 export async function markRevocationsSent(trx: Transaction, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
-  await trx
-    .updateTable('revocation_outbox')
-    .set({ sent_at: new Date() })
-    .where('id', 'in', ids)
-    .execute();
+  // One array parameter, whatever the count (an IN list would be a parameter each).
+  await sql`
+    update ${sql.table('revocation_outbox')} set sent_at = clock_timestamp() where id = any(${ids}::bigint[])
+  `.execute(trx);
+}
+
+/**
+ * Marks `ids` sent and reads the next unsent rows after the highest of them, in one
+ * statement (one round trip a batch). The read sees the statement's snapshot, from
+ * before the mark, hence `id >` the batch rather than `sent_at is null` alone; a
+ * lower id that commits late is left for the next pass, which starts from the lowest.
+ */
+export async function markSentAndReadNext(
+  trx: Transaction,
+  ids: readonly number[],
+  limit: number,
+): Promise<OutboxRow[]> {
+  const { rows } = await sql<OutboxRow>`
+    with marked as (
+      update ${sql.table('revocation_outbox')} set sent_at = clock_timestamp()
+      where id = any(${ids}::bigint[])
+    )
+    select * from ${sql.table('revocation_outbox')}
+    where sent_at is null and id > ${Math.max(...ids)}
+    order by id limit ${limit}
+  `.execute(trx);
+  return rows;
 }
 
 /** Deletes rows sent more than `hours` ago, a bounded chunk at a time. */
