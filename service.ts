@@ -104,10 +104,14 @@ export async function startService(
     let address: string | undefined;
     if (options.api) {
       const { buildServer } = await import('./api/server.ts');
-      // SCIM writes are applied before they are answered: the API runs the drain of
-      // the organization concerned in its own process (the worker's code, passed in).
-      const { createApplyNow } = await import('./worker/apply-now.ts');
-      server = await buildServer(resources, { applyNow: createApplyNow(resources) });
+      // SCIM writes are applied before they are answered: in the write's own
+      // transaction when the organization has nothing pending, else by the drain of
+      // the organization, run in this process (the worker's code, passed in).
+      const { createApplyNow, createApplyInTransaction } = await import('./worker/apply-now.ts');
+      server = await buildServer(resources, {
+        applyNow: createApplyNow(resources),
+        applyInTransaction: createApplyInTransaction(resources),
+      });
       address = await server.listen({ host: config.HOST, port: config.PORT });
     }
     // With the API in the process its /metrics has the worker's counters too.
