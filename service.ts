@@ -108,12 +108,18 @@ interface Api {
 async function startApi(resources: Resources): Promise<Api> {
   const { config } = resources;
   const { buildServer } = await import('./api/server.ts');
-  // SCIM writes are applied before they are answered: the API runs the drain of
-  // the organization concerned in its own process (the worker's code, passed in).
-  const { createApplyNow } = await import('./worker/apply-now.ts');
+  // SCIM writes are applied before they are answered: in the write's own
+  // transaction when the organization has nothing pending, else by the drain of the
+  // organization, run in this process (the worker's code, passed in).
+  const { createApplyNow, createApplyInTransaction } = await import('./worker/apply-now.ts');
   const applyNow = createApplyNow(resources);
+  const applyInTransaction = createApplyInTransaction(resources);
   const same = config.ADMIN_PORT === 'same';
-  const server = await buildServer(resources, { applyNow, surface: same ? 'all' : 'public' });
+  const server = await buildServer(resources, {
+    applyNow,
+    applyInTransaction,
+    surface: same ? 'all' : 'public',
+  });
   const admin = same ? undefined : await buildServer(resources, { applyNow, surface: 'internal' });
   try {
     const address = await server

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Resources } from '../common/resources.ts';
-import type { ApplyNow } from '../common/scim/apply-now.ts';
+import type { ApplyInTransaction, ApplyNow } from '../common/scim/apply-now.ts';
 import { triggerDrain } from '../common/triggers.ts';
 import { registerAdmin } from './admin/index.ts';
 import { registerErrorHandling } from './errors.ts';
@@ -34,6 +34,8 @@ export interface ServerOptions {
    * worker's drain). Without it SCIM writes trigger the queue and wait for a worker.
    */
   applyNow?: ApplyNow;
+  /** Applies a SCIM write's events in the write's own transaction (the worker's code). */
+  applyInTransaction?: ApplyInTransaction;
 }
 
 export async function buildServer(
@@ -79,6 +81,7 @@ export async function buildServer(
           await triggerDrain(resources.drainQueue, organizationId);
           return 'busy';
         }),
+      options.applyInTransaction,
     );
   }
   if (surface !== 'public') {

@@ -85,7 +85,7 @@ try {
   for (let d = 0; d < DIRS; d++) {
     const org = `org_scim_bench_${d}`;
     const created = await createScimDirectory(
-      { db, config, apply: async () => {} },
+      { db, config, apply: async () => {}, actor: { name: 'bench', via: 'cli' } },
       { organizationId: org },
     );
     dirs.push({ id: created.directoryId, org, token: created.token, users: [], groups: [] });

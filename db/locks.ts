@@ -1,6 +1,8 @@
 // Postgres advisory locks, all keyed by advisoryKey():
 // - transaction-scoped, tried without waiting: the drain's per-organization lock
 //   (the organization id as name), released when the transaction ends;
+// - the same lock, waited for: a SCIM write applied in its own transaction (the
+//   holders are short transactions: a drain batch or another SCIM write);
 // Tasks that run once at a time across processes (a poll, a reconciliation) hold a
 // lease row instead (db/task-leases.ts): a session-level lock would need one
 // connection for the whole task, and a transaction pooler does not keep it.
@@ -24,4 +26,12 @@ export async function tryTransactionLock(trx: Transaction, name: string): Promis
     select pg_try_advisory_xact_lock(${advisoryKey(name)}) as locked
   `.execute(trx);
   return rows[0]?.locked === true;
+}
+
+/**
+ * Takes the transaction-scoped lock `name`, waiting while another transaction holds
+ * it. Released at commit or rollback.
+ */
+export async function transactionLock(trx: Transaction, name: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${advisoryKey(name)})`.execute(trx);
 }

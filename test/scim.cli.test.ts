@@ -1,7 +1,7 @@
 // `dirsync scim create|list|rotate-token|delete` as an operator runs them (the real
 // bin/dirsync in a child process), and the same actions in the admin API.
 import { execFile } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Service } from '../service.ts';
@@ -62,6 +62,18 @@ const json = <T>(run: Run): T => {
   return JSON.parse(run.stdout) as T;
 };
 
+/** [action, subject, actor, via] of the organization's operator audit rows, oldest first. */
+async function operatorAudit(organizationId: string) {
+  const rows = await ctx.db
+    .selectFrom('audit_log')
+    .select(['action', 'subject_id', 'detail'])
+    .where('organization_id', '=', organizationId)
+    .where('event_id', 'like', 'operator\\_%')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => [r.action, r.subject_id, r.detail.actor, r.detail.via]);
+}
+
 interface Created {
   directoryId: string;
   organizationId: string;
@@ -74,7 +86,17 @@ describe('dirsync scim', () => {
 
   it('create --json prints exactly {directoryId, organizationId, baseUrl, token}; the organization exists', async () => {
     created = json<Created>(
-      await dirsync(['scim', 'create', '--org', 'org_cli', '--name', 'Okta', '--json']),
+      await dirsync([
+        'scim',
+        'create',
+        '--org',
+        'org_cli',
+        '--name',
+        'Okta',
+        '--actor',
+        'ops.alice',
+        '--json',
+      ]),
     );
     expect(Object.keys(created).sort()).toEqual([
       'baseUrl',
@@ -132,7 +154,15 @@ describe('dirsync scim', () => {
 
   it('rotate-token --json: the new token works, the old one does not (no grace)', async () => {
     const rotated = json<Created>(
-      await dirsync(['scim', 'rotate-token', '--directory', created.directoryId, '--json']),
+      await dirsync([
+        'scim',
+        'rotate-token',
+        '--directory',
+        created.directoryId,
+        '--actor',
+        'ops.bob',
+        '--json',
+      ]),
     );
     expect(rotated.token).not.toBe(created.token);
     expect(
@@ -164,6 +194,23 @@ describe('dirsync scim', () => {
       )
       .toBe('inactive');
     expect((await scim.request('GET', '/Users')).status).toBe(401);
+  });
+
+  it('create, rotate-token and delete are in the audit log with the operator (--actor, else the OS user)', async () => {
+    const { username } = userInfo();
+    expect(await operatorAudit('org_cli')).toEqual([
+      ['scim_directory_created', created.directoryId, 'ops.alice', 'cli'],
+      ['scim_token_rotated', created.directoryId, 'ops.bob', 'cli'],
+      ['scim_directory_deleted', created.directoryId, username, 'cli'],
+    ]);
+    // A refused action records nothing.
+    await dirsync(['scim', 'rotate-token', '--directory', 'directory_nope', '--actor', 'ops.eve']);
+    const operators = await ctx.db
+      .selectFrom('audit_log')
+      .select('detail')
+      .where('event_id', 'like', 'operator\\_%')
+      .execute();
+    expect(operators.filter((r) => r.detail.actor === 'ops.eve')).toEqual([]);
   });
 
   it('unknown directories exit 2', async () => {
@@ -227,6 +274,12 @@ describe('admin API', () => {
       .executeTakeFirst();
     expect(row?.state).toBe('inactive');
     expect((await admin('DELETE', `/scim/directories/${created.directoryId}`)).status).toBe(404);
+    // Each action audited with the operator of the credential (ADMIN_TOKEN: `admin`).
+    expect(await operatorAudit('org_admin')).toEqual([
+      ['scim_directory_created', created.directoryId, 'admin', 'admin_api'],
+      ['scim_token_rotated', created.directoryId, 'admin', 'admin_api'],
+      ['scim_directory_deleted', created.directoryId, 'admin', 'admin_api'],
+    ]);
     expect((await admin('POST', '/scim/directories', {})).status).toBe(400);
     const noAuth = await fetch(`${service.adminAddress}/admin/api/scim/directories`);
     expect(noAuth.status).toBe(401);

@@ -279,6 +279,46 @@ describe('Okta group push', () => {
     expect(await activeMembers(ctx, group)).toEqual([alice, bob].sort());
   });
 
+  it('PUT of the whole group (AIW integrations): members replaced by the list sent', async () => {
+    // An app integration made with the AIW sends group renames and membership
+    // changes as a PUT of the whole group, `members` included.
+    const put = await okta.request('PUT', `/Groups/${group}`, {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      id: group,
+      displayName: 'Test SCIMv20',
+      members: [{ value: bob, display: 'bob@okta.local' }],
+    });
+    expect(put.status).toBe(200);
+    expect(await activeMembers(ctx, group)).toEqual([bob]);
+    const back = await okta.request('PUT', `/Groups/${group}`, {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      id: group,
+      displayName: 'Test SCIMv20',
+      members: [
+        { value: alice, display: 'alice@okta.local' },
+        { value: bob, display: 'bob@okta.local' },
+      ],
+    });
+    expect(back.status).toBe(200);
+    expect(await activeMembers(ctx, group)).toEqual([alice, bob].sort());
+  });
+
+  it('PUT without members (RFC 7644 §3.5.1: it replaces the group): no members left', async () => {
+    const whole = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Test SCIMv20',
+    };
+    const put = await okta.request('PUT', `/Groups/${group}`, whole);
+    expect(put.status).toBe(200);
+    expect(await activeMembers(ctx, group)).toEqual([]);
+    const restored = await okta.request('PUT', `/Groups/${group}`, {
+      ...whole,
+      members: [{ value: alice }, { value: bob }],
+    });
+    expect(restored.status).toBe(200);
+    expect(await activeMembers(ctx, group)).toEqual([alice, bob].sort());
+  });
+
   it('a role-granting group revokes a removed member’s sessions', async () => {
     await ctx.db
       .updateTable('groups')

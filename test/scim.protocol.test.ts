@@ -8,7 +8,7 @@ import { withOverrides } from '../common/config.ts';
 import { deleteScimDirectory, rotateScimDirectoryToken } from '../common/scim/directories.ts';
 import type { Service } from '../service.ts';
 import { useTestContext } from './support/context.ts';
-import { client, createDirectory, type ScimClient } from './support/scim.ts';
+import { client, createDirectory, type ScimClient, TEST_ACTOR } from './support/scim.ts';
 
 const ctx = useTestContext('scim_protocol');
 let service: Service;
@@ -75,14 +75,18 @@ describe('authentication', () => {
   it('a rotated token stops at once with no grace, and after the grace with one', async () => {
     const c = await createDirectory(ctx, service, 'org_proto_rot');
     const rotated = await rotateScimDirectoryToken(
-      { db: ctx.db, config: ctx.config },
+      { db: ctx.db, config: ctx.config, actor: TEST_ACTOR },
       c.directoryId,
     );
     expectError(await c.request('GET', '/Users'), 401);
     const fresh = client(service, c.directoryId, rotated.token);
     expect((await fresh.request('GET', '/Users')).status).toBe(200);
     const graceful = await rotateScimDirectoryToken(
-      { db: ctx.db, config: withOverrides(ctx.config, { SCIM_TOKEN_GRACE_MS: 3_600_000 }) },
+      {
+        db: ctx.db,
+        config: withOverrides(ctx.config, { SCIM_TOKEN_GRACE_MS: 3_600_000 }),
+        actor: TEST_ACTOR,
+      },
       c.directoryId,
     );
     expect((await fresh.request('GET', '/Users')).status).toBe(200);
@@ -491,6 +495,7 @@ describe('directory deletion', () => {
       {
         db: ctx.db,
         config: ctx.config,
+        actor: TEST_ACTOR,
         apply: async () => {
           // As the admin API does: the drain in this process, at once.
           const { createApplyNow } = await import('../worker/apply-now.ts');

@@ -5,7 +5,8 @@
 // events in a batch, so concurrent SCIM requests share transactions.
 
 import type { Resources } from '../common/resources.ts';
-import type { ApplyNow, ApplyOutcome } from '../common/scim/apply-now.ts';
+import type { ApplyInTransaction, ApplyNow, ApplyOutcome } from '../common/scim/apply-now.ts';
+import { applyInTransaction } from './drain/apply-in-transaction.ts';
 import { drainOrganization } from './drain/drain-organization.ts';
 
 interface Slot {
@@ -60,4 +61,11 @@ export function createApplyNow(
       });
     return s.next;
   };
+}
+
+/** The SCIM API's writes applied in their own transaction (drain/apply-in-transaction.ts). */
+export function createApplyInTransaction(
+  resources: Pick<Resources, 'metrics' | 'logger'>,
+): ApplyInTransaction {
+  return (trx, organizationId, rows) => applyInTransaction(resources, trx, organizationId, rows);
 }

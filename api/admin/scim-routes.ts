@@ -4,7 +4,7 @@
 //   POST   /admin/api/scim/directories/:id/rotate-token
 //   DELETE /admin/api/scim/directories/:id              (everyone in it deprovisioned)
 // Authentication and the read-only guard are the enclosing scope's.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OperatorError } from '../../common/operator-actions.ts';
 import type { Resources } from '../../common/resources.ts';
 import type { ApplyNow } from '../../common/scim/apply-now.ts';
@@ -16,6 +16,7 @@ import {
 } from '../../common/scim/directories.ts';
 import { triggerDrain } from '../../common/triggers.ts';
 import { AppError } from '../errors.ts';
+import { operatorOf } from './auth.ts';
 
 const directoryParams = {
   type: 'object',
@@ -51,7 +52,13 @@ export function registerScimAdminApi(
       );
     }
   };
-  const deps = { db, config, apply };
+  /** Acting as the request's operator (the audit log names them). */
+  const deps = (request: FastifyRequest) => ({
+    db,
+    config,
+    apply,
+    actor: { name: operatorOf(request), via: 'admin_api' as const },
+  });
 
   scope.post<{ Body: { organizationId: string; name?: string } }>(
     '/api/scim/directories',
@@ -69,7 +76,7 @@ export function registerScimAdminApi(
       },
     },
     async (request, reply) => {
-      const created = await createScimDirectory(deps, request.body);
+      const created = await createScimDirectory(deps(request), request.body);
       return reply.status(201).send(created);
     },
   );
@@ -86,19 +93,20 @@ export function registerScimAdminApi(
       },
     },
     async (request) => ({
-      directories: await listScimDirectorySummaries(deps, request.query.organization),
+      directories: await listScimDirectorySummaries({ db, config }, request.query.organization),
     }),
   );
 
   scope.post<{ Params: { directoryId: string } }>(
     '/api/scim/directories/:directoryId/rotate-token',
     { schema: { params: directoryParams } },
-    async (request) => known(() => rotateScimDirectoryToken(deps, request.params.directoryId)),
+    async (request) =>
+      known(() => rotateScimDirectoryToken(deps(request), request.params.directoryId)),
   );
 
   scope.delete<{ Params: { directoryId: string } }>(
     '/api/scim/directories/:directoryId',
     { schema: { params: directoryParams } },
-    async (request) => known(() => deleteScimDirectory(deps, request.params.directoryId)),
+    async (request) => known(() => deleteScimDirectory(deps(request), request.params.directoryId)),
   );
 }

@@ -1,13 +1,22 @@
-// Every SCIM write, in the durability order of the webhook ingest: one transaction
-// stores the SCIM resource and the directory events that describe the change (inbox
-// rows, source `scim`); after the commit the organization's drain applies them (in
-// order, under its lock, with revocation and audit), and only then does the request
-// answer. A retried request finds the resource already as it asks, makes no event,
-// and still waits for any of this directory's earlier events left pending (say the
-// first try timed out), so nothing applies twice and nothing is skipped.
+// Every SCIM write, in the durability order of the webhook ingest: the SCIM resource
+// and the directory events that describe the change (inbox rows, source `scim`) are
+// stored in one transaction, and applied (in order, under the organization's lock,
+// with revocation and audit) before the request answers.
+// - When the organization has nothing pending, the events are applied in that same
+//   transaction and stored already applied (ApplyInTransaction): one transaction.
+// - Otherwise (events pending ahead, a paused organization, or applying them there
+//   failed) they are stored pending, and after the commit the organization's drain
+//   applies them; the request waits for that.
+// A retried request finds the resource already as it asks, makes no event, and still
+// waits for any of this directory's earlier events left pending (say the first try
+// timed out), so nothing applies twice and nothing is skipped.
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../../common/logger.ts';
-import type { ApplyNow } from '../../common/scim/apply-now.ts';
+import type {
+  AppliedInTransaction,
+  ApplyInTransaction,
+  ApplyNow,
+} from '../../common/scim/apply-now.ts';
 import { scimInboxRows } from '../../common/scim/inbox-rows.ts';
 import { scimEventId, type WireEvent } from '../../common/scim/wire-events.ts';
 import type { Database, Transaction } from '../../db/database.ts';
@@ -22,7 +31,14 @@ import { ScimError } from './errors.ts';
 export interface ScimDeps {
   db: Database;
   applyNow: ApplyNow;
+  /** Absent: every write is stored pending and applied by the drain. */
+  applyInTransaction?: ApplyInTransaction;
   logger: Logger;
+}
+
+/** Applying in the write's transaction failed: the write is stored pending instead. */
+class InTransactionFailed extends Error {
+  override name = 'InTransactionFailed';
 }
 
 /** How long a request waits for its events to apply before answering 503. */
@@ -35,17 +51,27 @@ function uniqueViolation(err: unknown): string | undefined {
   return e?.code === '23505' ? (e.constraint ?? 'unique') : undefined;
 }
 
-export async function commitWrite<T>(
+type Write<T> = (trx: Transaction) => Promise<{ events: WireEvent[]; result: T }>;
+
+/** The write's transaction; its events applied in it when `inTransaction`. */
+async function store<T>(
   deps: ScimDeps,
-  directory: AuthenticatedDirectory,
-  write: (trx: Transaction) => Promise<{ events: WireEvent[]; result: T }>,
-): Promise<T> {
-  let out: { events: WireEvent[]; result: T };
+  organizationId: string,
+  write: Write<T>,
+  inTransaction: ApplyInTransaction | undefined,
+): Promise<{ events: WireEvent[]; result: T; applied?: AppliedInTransaction }> {
   try {
-    out = await deps.db.transaction().execute(async (trx) => {
+    return await deps.db.transaction().execute(async (trx) => {
       const written = await write(trx);
-      if (written.events.length > 0) await insertEvents(trx, scimInboxRows(written.events));
-      return written;
+      if (written.events.length === 0) return written;
+      const rows = scimInboxRows(written.events);
+      const applied = inTransaction
+        ? await inTransaction(trx, organizationId, rows).catch((err: unknown) => {
+            throw new InTransactionFailed('applying in the write failed', { cause: err });
+          })
+        : undefined;
+      if (!applied) await insertEvents(trx, rows);
+      return { ...written, applied };
     });
   } catch (err) {
     const constraint = uniqueViolation(err);
@@ -55,9 +81,34 @@ export async function commitWrite<T>(
     if (constraint) throw new ScimError(409, 'the resource already exists', 'uniqueness');
     throw err;
   }
+}
+
+export async function commitWrite<T>(
+  deps: ScimDeps,
+  directory: AuthenticatedDirectory,
+  write: Write<T>,
+): Promise<T> {
+  const organizationId = directory.organizationId;
+  let out: Awaited<ReturnType<typeof store<T>>>;
+  try {
+    out = await store(deps, organizationId, write, deps.applyInTransaction);
+  } catch (err) {
+    if (!(err instanceof InTransactionFailed)) throw err;
+    // Rolled back whole: the write is made again, its events stored pending, and
+    // the drain applies them (retrying, or parking a bad one as dead, as for any).
+    deps.logger.warn(
+      { err: err.cause, orgId: organizationId },
+      'SCIM write not applied in its transaction; stored for the drain',
+    );
+    out = await store(deps, organizationId, write, undefined);
+  }
+  if (out.applied) {
+    out.applied.committed();
+    return out.result;
+  }
   await waitApplied(
     deps,
-    directory.organizationId,
+    organizationId,
     out.events.map((e) => e.id),
   );
   return out.result;

@@ -270,10 +270,13 @@ export function registerGroupRoutes(scope: FastifyInstance, s: ScimScope): void 
       if (isObject(body) && typeof body.id === 'string' && body.id !== request.params.id) {
         throw new ScimError(400, 'id cannot be changed', 'mutability');
       }
+      // A PUT replaces the whole resource (RFC 7644 §3.5.1): `members` absent or
+      // null is a group without members. Okta (AIW integrations) sends the whole
+      // list on every PUT; Entra ID never PUTs a group.
       const input = parseGroup(body);
       return {
         attributes: input.attributes,
-        members: input.members === undefined ? [] : [{ kind: 'replace', ids: input.members }],
+        members: [{ kind: 'replace', ids: input.members ?? [] }],
       };
     }),
   );

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../../common/config.ts';
 import type { Resources } from '../../common/resources.ts';
-import type { ApplyNow } from '../../common/scim/apply-now.ts';
+import type { ApplyInTransaction, ApplyNow } from '../../common/scim/apply-now.ts';
 import { scimBaseUrl } from '../../common/scim/directories.ts';
 import { type AuthenticatedDirectory, authenticate, unauthorized } from './auth.ts';
 import { registerDiscoveryRoutes } from './discovery.ts';
@@ -19,11 +19,13 @@ export async function registerScim(
   app: FastifyInstance,
   resources: Pick<Resources, 'db' | 'logger' | 'config'>,
   applyNow: ApplyNow,
+  applyInTransaction?: ApplyInTransaction,
 ): Promise<void> {
   const config: Config = resources.config;
   const deps = {
     db: resources.db,
     applyNow,
+    applyInTransaction,
     logger: resources.logger.child({ component: 'scim' }),
   };
   await app.register(

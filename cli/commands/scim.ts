@@ -11,7 +11,7 @@ import {
 } from '../../common/scim/directories.ts';
 import type { Database } from '../../db/database.ts';
 import { acting, reading } from '../connections.ts';
-import { type CliContext, cliActor } from '../context.ts';
+import { actorOption, type CliContext, cliActor } from '../context.ts';
 import { formatTable, print } from '../output.ts';
 
 export function registerScim(program: Command, cli: CliContext): void {
@@ -19,20 +19,21 @@ export function registerScim(program: Command, cli: CliContext): void {
     .command('scim')
     .description('SCIM 2.0 directories that Okta, Entra ID and others provision directly');
 
-  scim
-    .command('create')
+  actorOption(scim.command('create'))
     .description('create a SCIM directory for an organization; prints its base URL and token once')
     .requiredOption('--org <id>', 'the organization (created if missing)')
     .option('--name <text>', 'a name for the directory')
     .option('--json', 'print {"directoryId","organizationId","baseUrl","token"}')
-    .action(async (options: { org: string; name?: string; json?: boolean }) => {
+    .action(async (options: { org: string; name?: string; actor?: string; json?: boolean }) => {
       const config = cli.config();
-      const created = await acting(cli, cliActor(undefined), (deps) =>
+      const actor = cliActor(options.actor);
+      const created = await acting(cli, actor, (deps) =>
         createScimDirectory(
           {
             // acting() opens a full database handle (transactions included).
             db: deps.db as Database,
             config,
+            actor,
             apply: async (organizationId) => {
               await deps
                 .triggerDrain(organizationId)
@@ -76,15 +77,15 @@ export function registerScim(program: Command, cli: CliContext): void {
       );
     });
 
-  scim
-    .command('rotate-token')
+  actorOption(scim.command('rotate-token'))
     .description('issue a new token; the old one stops after SCIM_TOKEN_GRACE_MS')
     .requiredOption('--directory <id>', 'the SCIM directory')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { directory: string; json?: boolean }) => {
+    .action(async (options: { directory: string; actor?: string; json?: boolean }) => {
       const config = cli.config();
+      const actor = cliActor(options.actor);
       const rotated = await reading(cli, (db) =>
-        rotateScimDirectoryToken({ db, config }, options.directory),
+        rotateScimDirectoryToken({ db, config, actor }, options.directory),
       );
       print(cli, options.json, rotated, () => [
         `new token for ${rotated.directoryId}: ${rotated.token}`,
@@ -94,19 +95,20 @@ export function registerScim(program: Command, cli: CliContext): void {
       ]);
     });
 
-  scim
-    .command('delete')
+  actorOption(scim.command('delete'))
     .description('delete a SCIM directory: everyone in it is deprovisioned')
     .requiredOption('--directory <id>', 'the SCIM directory')
     .option('--json', 'print the result as JSON')
-    .action(async (options: { directory: string; json?: boolean }) => {
+    .action(async (options: { directory: string; actor?: string; json?: boolean }) => {
       const config = cli.config();
+      const actor = cliActor(options.actor);
       let triggered = true;
-      const deleted = await acting(cli, cliActor(undefined), (deps) =>
+      const deleted = await acting(cli, actor, (deps) =>
         deleteScimDirectory(
           {
             db: deps.db as Database,
             config,
+            actor,
             apply: async (organizationId) => {
               await deps.triggerDrain(organizationId).catch((err: Error) => {
                 triggered = false;

@@ -4,6 +4,7 @@
 // does). The directory row itself (`directories`) is written by the drain, from a
 // `dsync.activated` / `dsync.deleted` event of source `scim`, like every change.
 import type { Database } from '../../db/database.ts';
+import { type Actor, recordOperatorAction } from '../../db/repositories/audit.repository.ts';
 import { insertEvents } from '../../db/repositories/inbox.repository.ts';
 import { ensureOrganization } from '../../db/repositories/organizations.repository.ts';
 import {
@@ -26,6 +27,8 @@ export interface ScimDirectoryDeps {
   config: Pick<Config, 'PUBLIC_URL' | 'HOST' | 'PORT' | 'SCIM_TOKEN_GRACE_MS'>;
   /** Gets the organization's new events applied (a drain trigger, or the drain itself). */
   apply(organizationId: string): Promise<void>;
+  /** Who acts, for the audit log (as every operator action: common/operator-actions.ts). */
+  actor: Actor;
 }
 
 export interface ScimDirectorySummary {
@@ -78,6 +81,12 @@ export async function createScimDirectory(
       created: row.created_at,
     };
     await insertEvents(trx, scimInboxRows([directoryEvent(ref, 'activated', now)]));
+    await recordOperatorAction(trx, deps.actor, {
+      action: 'scim_directory_created',
+      organizationId: input.organizationId,
+      subjectType: 'directory',
+      subjectId: id,
+    });
   });
   await deps.apply(input.organizationId);
   return {
@@ -116,11 +125,17 @@ export async function rotateScimDirectoryToken(
 }> {
   const directory = await liveDirectory(deps, directoryId);
   const token = newScimToken();
-  await deps.db
-    .transaction()
-    .execute((trx) =>
-      rotateScimToken(trx, directoryId, hashScimToken(token), deps.config.SCIM_TOKEN_GRACE_MS),
-    );
+  const graceMs = deps.config.SCIM_TOKEN_GRACE_MS;
+  await deps.db.transaction().execute(async (trx) => {
+    await rotateScimToken(trx, directoryId, hashScimToken(token), graceMs);
+    await recordOperatorAction(trx, deps.actor, {
+      action: 'scim_token_rotated',
+      organizationId: directory.organization_id,
+      subjectType: 'token',
+      subjectId: directoryId,
+      detail: { previous_token_expires_in_ms: graceMs },
+    });
+  });
   return {
     directoryId,
     organizationId: directory.organization_id,
@@ -149,6 +164,13 @@ export async function deleteScimDirectory(
   await deps.db.transaction().execute(async (trx) => {
     await markScimDirectoryDeleted(trx, directoryId);
     await insertEvents(trx, scimInboxRows([event]));
+    await recordOperatorAction(trx, deps.actor, {
+      action: 'scim_directory_deleted',
+      organizationId: directory.organization_id,
+      subjectType: 'directory',
+      subjectId: directoryId,
+      detail: { event_id: event.id },
+    });
   });
   await deps.apply(directory.organization_id);
   return { directoryId, organizationId: directory.organization_id, eventId: event.id };

@@ -14,9 +14,10 @@ export interface IncomingEvent {
   payload: string;
   /**
    * `pending` for directory events to apply, `ignored` for the rest, `dead` for an
-   * event that arrived invalid (kept with its `lastError` for operators).
+   * event that arrived invalid (kept with its `lastError` for operators), `applied`
+   * for an event applied in the transaction that stores it (a SCIM write).
    */
-  status: Extract<InboxStatus, 'pending' | 'ignored' | 'dead'>;
+  status: InboxStatus;
   lastError?: string;
   /** What was replaced to make the event storable (common/storable.ts). */
   alterations?: Alteration[];
@@ -44,7 +45,8 @@ export async function insertEvents(
         status: e.status,
         last_error: e.lastError ?? null,
         alterations: e.alterations ? JSON.stringify(e.alterations) : null,
-        applied_at: e.status === 'ignored' ? new Date() : null,
+        applied_at: e.status === 'ignored' || e.status === 'applied' ? new Date() : null,
+        attempts: e.status === 'applied' ? 1 : 0,
       })),
     )
     .onConflict((oc) => oc.column('event_id').doNothing())

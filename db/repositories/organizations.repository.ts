@@ -4,7 +4,14 @@ import { sql } from 'kysely';
 import type { Executor } from '../database.ts';
 import type { Organization } from '../tables/organizations.table.ts';
 
+/** The organization's row, made on first use (read first: it exists but once). */
 export async function ensureOrganization(db: Executor, id: string): Promise<Organization> {
+  const found = await db
+    .selectFrom('organizations')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (found) return found;
   await db
     .insertInto('organizations')
     .values({ id })

@@ -23,7 +23,10 @@ export type OperatorAuditAction =
   | 'event_replayed'
   | 'dead_events_replayed'
   | 'resync_queued'
-  | 'resync_run';
+  | 'resync_run'
+  | 'scim_directory_created'
+  | 'scim_token_rotated'
+  | 'scim_directory_deleted';
 
 /** One row per applied change: which event, which subject, what changed. Append-only. */
 export interface AuditLogTable {

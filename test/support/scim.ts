@@ -25,13 +25,16 @@ export interface ScimClient {
   ): Promise<ScimResponse>;
 }
 
+/** The operator the tests act as. */
+export const TEST_ACTOR = { name: 'test', via: 'cli' } as const;
+
 export async function createDirectory(
   ctx: TestContext,
   service: Service,
   organizationId: string,
 ): Promise<ScimClient> {
   const created = await createScimDirectory(
-    { db: ctx.db, config: ctx.config, apply: async () => {} },
+    { db: ctx.db, config: ctx.config, apply: async () => {}, actor: TEST_ACTOR },
     { organizationId, name: `SCIM ${organizationId}` },
   );
   return client(service, created.directoryId, created.token, organizationId, created.baseUrl);

@@ -27,7 +27,7 @@ import { loadSnapshot } from './load-snapshot.ts';
 import { type RevokedSessions, revokeSessions } from './revoke-sessions.ts';
 import { saveSnapshot } from './save-snapshot.ts';
 
-type Outcome = 'applied' | 'stale' | 'ignored' | 'dead';
+export type Outcome = 'applied' | 'stale' | 'ignored' | 'dead';
 
 export type BatchResult =
   | { kind: 'paused' }
@@ -64,7 +64,7 @@ function cutAtDirectoryDeletion(parsed: ParsedRow[]) {
   return parsed.slice(0, first);
 }
 
-interface ParsedRow {
+export interface ParsedRow {
   row: PendingEvent;
   event?: DirectoryEvent;
   /** Set when the event was invalid but is a deprovisioning: applied repaired. */
@@ -135,7 +135,7 @@ export async function applyBatch(
   const rows = await pendingEvents(trx, organizationId, limit, after);
   if (rows.length === 0) return { kind: 'empty' };
   try {
-    return await applyRows(trx, organizationId, organization.deprovision_policy, rows);
+    return await applyPending(trx, organizationId, organization.deprovision_policy, rows);
   } catch (caught) {
     throw new BatchFailedError(
       rows.map((r) => r.event_id),
@@ -144,12 +144,33 @@ export async function applyBatch(
   }
 }
 
-async function applyRows(
+/** What applying rows did, before any inbox status is written. */
+export interface AppliedRows {
+  parsed: ParsedRow[];
+  outcomes: Map<string, Outcome>;
+  /** Dead events and why. */
+  errors: Map<string, string>;
+  revoked: RevokedSessions[];
+  deprovisioned: Revocation[];
+  /** Every alteration of each event (arrival's and this apply's). */
+  altered: Map<string, unknown[]>;
+}
+
+/**
+ * Applies inbox rows of one organization (whose lock the caller holds) in one
+ * transaction: parsed, applied to a snapshot, rows written, sessions revoked,
+ * audited. Inbox statuses are the caller's: the drain marks its pending rows, a SCIM
+ * write stores its rows already applied. `durable`: the commit waits for the WAL
+ * flush even when it takes no access away (a SCIM write answers after it; the
+ * drain's rows can simply be applied again after a crash).
+ */
+export async function applyRows(
   trx: Transaction,
   organizationId: string,
   policy: Parameters<typeof loadSnapshot>[2],
   rows: PendingEvent[],
-): Promise<BatchResult> {
+  options: { durable: boolean },
+): Promise<AppliedRows> {
   const outcomes = new Map<string, Outcome>();
   const errors = new Map<string, string>();
   const parsed = cutAtDirectoryDeletion(rows.map((row) => parseRow(row, outcomes, errors)));
@@ -165,7 +186,7 @@ async function applyRows(
   }
   await saveSnapshot(trx, snapshot);
 
-  if (effects.revocations.size === 0) {
+  if (effects.revocations.size === 0 && !options.durable) {
     // No access is taken away in this batch: its commit need not wait for the WAL
     // flush. If Postgres crashed before the flush, the batch would roll back whole,
     // inbox statuses included, and be applied again (applying is idempotent). A batch
@@ -176,7 +197,18 @@ async function applyRows(
   const revoked = await revokeSessions(trx, deprovisioned);
   const altered = alterationsByEvent(parsed);
   await appendAuditRows(trx, auditRows(organizationId, effects, revoked, altered));
+  return { parsed, outcomes, errors, revoked, deprovisioned, altered };
+}
 
+/** The drain's batch: its rows applied, then each pending row marked. */
+async function applyPending(
+  trx: Transaction,
+  organizationId: string,
+  policy: Parameters<typeof loadSnapshot>[2],
+  rows: PendingEvent[],
+): Promise<BatchResult> {
+  const applied = await applyRows(trx, organizationId, policy, rows, { durable: false });
+  const { parsed, outcomes, errors, altered } = applied;
   const looked = parsed.map((p) => p.row);
   await markOutcomes(trx, looked, outcomes, errors);
   for (const p of parsed) {
@@ -187,7 +219,14 @@ async function applyRows(
   await markOrganizationApplied(trx, organizationId, looked[looked.length - 1]!.event_id);
 
   const receivedAt = new Map(looked.map((r) => [r.event_id, r.received_at]));
-  return { kind: 'done', events: looked, outcomes, revoked, deprovisioned, receivedAt };
+  return {
+    kind: 'done',
+    events: looked,
+    outcomes,
+    revoked: applied.revoked,
+    deprovisioned: applied.deprovisioned,
+    receivedAt,
+  };
 }
 
 /**

@@ -48,7 +48,7 @@ export interface DrainResult {
 
 type Drainer = Pick<Resources, 'db' | 'redis' | 'drainQueue' | 'metrics' | 'config'>;
 
-function outboxEntries(
+export function outboxEntries(
   organizationId: string,
   batch: Extract<BatchResult, { kind: 'done' }>,
 ): OutboxEntry[] {
@@ -144,13 +144,13 @@ async function recordFailure(
  * After a batch committed: its outcomes counted (dead events alerted), its
  * revocations measured (their messages are in the outbox, for the relay).
  */
-async function reportBatch(
-  resources: Drainer,
+export function reportBatch(
+  resources: Pick<Resources, 'metrics'>,
   organizationId: string,
   batch: Extract<BatchResult, { kind: 'done' }>,
   result: DrainResult,
   log: Logger,
-): Promise<void> {
+): void {
   const committedAt = Date.now();
   for (const event of batch.events) {
     const outcome = batch.outcomes.get(event.event_id) ?? 'applied';
@@ -228,7 +228,7 @@ export async function drainOrganization(
     result.batches += 1;
     const last = batch.events[batch.events.length - 1]!;
     after = { occurredAt: last.occurred_at, eventId: last.event_id };
-    await reportBatch(resources, organizationId, batch, result, log);
+    reportBatch(resources, organizationId, batch, result, log);
     if (batch.revoked.length > 0) options.revocationsCommitted?.();
     if (isolating > 0 && --isolating === 0) limit = fullLimit;
     if (performance.now() - started > yieldAfterMs) {
